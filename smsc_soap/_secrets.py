@@ -1,0 +1,96 @@
+"""Credentials kept out of every repr, log line, exception and traceback.
+
+A :class:`Secret` holds the password or API key; its ``repr`` and ``str`` are ``'***'`` so that traceback
+locals, dataclass reprs and f-strings never show it. :class:`Scrubber` removes known secrets (in their raw,
+XML-escaped and URL-encoded spellings) from any text that came back from a server before we show it.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import NoReturn
+from urllib.parse import quote, quote_plus
+
+__all__ = ["MASK", "Scrubber", "Secret"]
+
+MASK = "***"
+
+
+class Secret:
+    """A credential whose value is only available through :meth:`reveal`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret value; call it only where the value goes on the wire."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("smsc_soap secrets cannot be pickled")
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Secret:
+        return self
+
+
+class Scrubber:
+    """Replace every spelling of the given secrets in a text with ``***`` and cut it to a bound."""
+
+    __slots__ = ("_needles",)
+
+    def __init__(self, *secrets: Secret | None) -> None:
+        needles: set[str] = set()
+        for secret in secrets:
+            if secret is None or not secret:
+                continue
+            raw = secret.reveal()
+            needles.update(
+                {
+                    raw,
+                    html.escape(raw, quote=False),
+                    html.escape(raw, quote=True),
+                    quote(raw, safe=""),
+                    quote_plus(raw, safe=""),
+                    quote(raw),
+                }
+            )
+        # Longest first, so that an escaped spelling is not half-replaced by a shorter one.
+        self._needles = tuple(sorted((n for n in needles if n), key=len, reverse=True))
+
+    def __call__(self, text: str, limit: int = 200) -> str:
+        """Return ``text`` without secrets, shortened to ``limit`` characters with an ellipsis."""
+        for needle in self._needles:
+            if needle in text:
+                text = text.replace(needle, MASK)
+        if len(text) > limit:
+            text = text[:limit] + "…"
+            # A secret cut in half by the limit could survive as a prefix; scrub the cut text again.
+            for needle in self._needles:
+                for size in range(len(needle) - 1, 3, -1):
+                    if text.endswith(needle[:size] + "…"):
+                        text = text[: -size - 1] + MASK + "…"
+                        break
+        return text
+
+    def __repr__(self) -> str:
+        return f"Scrubber({len(self._needles)} patterns)"
