@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from ._arguments import Phones, QueryArg, cost_fields, send_fields, status_fields
 from ._exceptions import (
     ClientClosedError,
     Delivery,
@@ -17,23 +18,12 @@ from ._exceptions import (
 from ._hosts import DEFAULT_HOST, get_host, resolve_endpoint
 from ._models import BalanceResult, CostResult, SendResult, StatusResult
 from ._protocol import Protocol, Request, Result, protocol_for
-from ._query import encode_query
 from ._secrets import Scrubber, Secret
 from ._text import check_text
 from ._transport import SyncTransport, TransportConfig
-from ._validation import (
-    check_all,
-    check_id,
-    check_mes,
-    check_phones,
-    check_sender,
-    check_time,
-    new_message_id,
-)
 
 __all__ = ["Credentials", "SoapSmsc"]
 
-Phones = str | Iterable[str]
 R = TypeVar("R", SendResult, CostResult, StatusResult, BalanceResult)
 
 
@@ -188,7 +178,7 @@ class SoapSmsc:
         time: str | int | None = None,
     ) -> SendResult:
         """Send ``mes`` to ``phones``; returns the message id and the SMS parts billed."""
-        fields, message_id = _send_fields(phones, mes, id, sender, time)
+        fields, message_id = send_fields("send_sms", phones, mes, id, sender, time)
         return self._send("send_sms", fields, message_id)
 
     def send_sms2(
@@ -199,44 +189,31 @@ class SoapSmsc:
         id: int | str | None = None,
         sender: str | None = None,
         time: str | int | None = None,
-        query: Mapping[str, Any] | str | None = None,
+        query: QueryArg = None,
     ) -> SendResult:
         """Send ``mes`` with extra parameters in ``query`` (a mapping, encoded safely)."""
-        fields, message_id = _send_fields(phones, mes, id, sender, time)
-        encoded = encode_query(query, "send_sms2")
-        if encoded:
-            fields["query"] = encoded
+        fields, message_id = send_fields("send_sms2", phones, mes, id, sender, time, query)
         return self._send("send_sms2", fields, message_id)
 
     def get_sms_cost(self, phones: Phones, mes: str) -> CostResult:
         """Ask what sending ``mes`` to ``phones`` would cost, without sending it."""
-        fields = {"phones": check_phones(phones), "mes": check_mes(mes)}
-        return self._call("get_sms_cost", fields, CostResult)
+        return self._call("get_sms_cost", cost_fields("get_sms_cost", phones, mes), CostResult)
 
-    def get_sms_cost2(
-        self, phones: Phones, mes: str, *, query: Mapping[str, Any] | str | None = None
-    ) -> CostResult:
+    def get_sms_cost2(self, phones: Phones, mes: str, *, query: QueryArg = None) -> CostResult:
         """Ask the cost with extra parameters in ``query``."""
-        fields = {"phones": check_phones(phones), "mes": check_mes(mes)}
-        fields["query"] = encode_query(query, "get_sms_cost2")
+        fields = cost_fields("get_sms_cost2", phones, mes, query)
         return self._call("get_sms_cost2", fields, CostResult)
 
     def get_status(self, id: int | str, phone: str, *, all: int = 0) -> StatusResult:
         """Return the delivery status of message ``id`` sent to ``phone``."""
-        fields = _status_fields(id, phone, all)
+        fields = status_fields("get_status", id, phone, all)
         return self._call("get_status", fields, StatusResult)
 
     def get_status2(
-        self,
-        id: int | str,
-        phone: str,
-        *,
-        all: int = 0,
-        query: Mapping[str, Any] | str | None = None,
+        self, id: int | str, phone: str, *, all: int = 0, query: QueryArg = None
     ) -> StatusResult:
         """Return the delivery status with extra parameters in ``query``."""
-        fields = _status_fields(id, phone, all)
-        fields["query"] = encode_query(query, "get_status2")
+        fields = status_fields("get_status2", id, phone, all, query)
         return self._call("get_status2", fields, StatusResult)
 
     def get_balance(self) -> BalanceResult:
@@ -302,27 +279,3 @@ def _outcome(request: Request, error: SmscError) -> SmscError:
         unknown.__cause__ = error
         return unknown
     return error
-
-
-def _send_fields(
-    phones: Phones,
-    mes: str,
-    id: int | str | None,
-    sender: str | None,
-    time: str | int | None,
-) -> tuple[dict[str, str], str]:
-    message_id = new_message_id() if id is None else check_id(id)
-    fields = {"phones": check_phones(phones), "mes": check_mes(mes), "id": message_id}
-    if sender is not None:
-        fields["sender"] = check_sender(sender)
-    if time is not None:
-        fields["time"] = check_time(time)
-    return fields, message_id
-
-
-def _status_fields(id: int | str, phone: str, all: int) -> dict[str, str]:
-    return {
-        "phone": check_phones(phone, "phone"),
-        "id": check_id(id),
-        "all": check_all(all),
-    }
