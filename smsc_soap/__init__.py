@@ -1,7 +1,5 @@
 """smsc_soap: a typed, hardened client for the SMSC SOAP API, with a local emulator."""
 
-from __future__ import annotations
-
 from ._client import SoapSmsc
 from ._codes import DeliveryError, MessageStatus
 from ._exceptions import (

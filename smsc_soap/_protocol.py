@@ -24,7 +24,7 @@ from ._exceptions import (
     SmscProtocolError,
 )
 from ._models import BalanceResult, CostResult, SendResult, StatusResult
-from ._transport import RawReply
+from ._transport import RawReply, safe_text
 from ._wsdl import load_document, zeep_settings
 
 __all__ = ["Protocol", "Request"]
@@ -140,7 +140,7 @@ class Protocol:
         except Exception as exc:  # zeep / lxml failures: mapped outside the handler, unchained
             error = SmscProtocolError(
                 f"{request.operation} reply could not be read ({type(exc).__name__}: "
-                f"{scrub(str(exc), 300)})",
+                f"{scrub(safe_text(exc), 300)})",
                 operation=request.operation,
                 delivery=_unknown_if_send(request),
                 http_status=reply.status,

@@ -305,12 +305,20 @@ def _is_timeout(chain: list[BaseException]) -> bool:
         isinstance(e, TimeoutError | urllib3.exceptions.ConnectTimeoutError)
         and not isinstance(e, urllib3.exceptions.NewConnectionError)
         for e in chain
-    ) or any("timed out" in str(e) for e in chain if isinstance(e, OSError))
+    ) or any("timed out" in safe_text(e) for e in chain if isinstance(e, OSError))
+
+
+def safe_text(exc: BaseException) -> str:
+    """``str(exc)``, or the type name when the exception cannot even describe itself."""
+    try:
+        return str(exc)
+    except Exception:
+        return "(no description)"
 
 
 def _summary(exc: BaseException) -> str:
     # Exception texts from requests/urllib3 name the URL (never credentials: they travel in the body).
-    text = str(exc).replace("\n", " ")
+    text = safe_text(exc).replace("\n", " ")
     return f"{type(exc).__name__}: {text[:200]}"
 
 

@@ -1,0 +1,339 @@
+"""Reply parsing in PHP SoapServer's wire format, every error code, Faults and broken replies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+import smsc_soap as s
+from smsc_soap import SoapSmsc
+
+from .wire import php_fault, php_reply
+
+MSK = timezone(timedelta(hours=3))
+
+CALL: dict[str, Callable[[SoapSmsc], Any]] = {
+    "send_sms": lambda c: c.send_sms("79999999999", "hi", id=101),
+    "send_sms2": lambda c: c.send_sms2("79999999999", "hi", id=101, query={"cost": 3}),
+    "get_sms_cost": lambda c: c.get_sms_cost("79999999999", "hi"),
+    "get_sms_cost2": lambda c: c.get_sms_cost2("79999999999", "hi", query={"translit": 1}),
+    "get_status": lambda c: c.get_status(101, "79999999999", all=1),
+    "get_status2": lambda c: c.get_status2(101, "79999999999", all=2),
+    "get_balance": lambda c: c.get_balance(),
+}
+SENDS = ("send_sms", "send_sms2")
+
+
+@pytest.fixture
+def client(httpserver: HTTPServer) -> Iterator[SoapSmsc]:
+    """A client aimed at pytest-httpserver, with short timeouts."""
+    with SoapSmsc(
+        "alex", "123", endpoint=httpserver.url_for("/sys/soap.php"), timeout=5, read_timeout=2
+    ) as c:
+        yield c
+
+
+def _reply(httpserver: HTTPServer, body: str | bytes, status: int = 200, **kw: Any) -> None:
+    kw.setdefault("content_type", "text/xml; charset=utf-8")
+    httpserver.expect_request("/sys/soap.php").respond_with_data(body, status=status, **kw)
+
+
+# ----------------------------------------------------------------- successful replies
+
+
+def test_send2_reply_parses_into_typed_result(httpserver: HTTPServer, client: SoapSmsc) -> None:
+    """send_sms2's reply gives the id, an int count, Decimal money and the per-phone errors."""
+    inner = (
+        "<id>101</id><balance>99.50</balance><cost>1.95</cost><cnt>3</cnt>"
+        "<errors><phone>79990000000</phone><status>22</status></errors>"
+    )
+    _reply(httpserver, php_reply("send_sms2", inner))
+    result = CALL["send_sms2"](client)
+    assert result == s.SendResult(
+        id="101",
+        cnt=3,
+        cost=Decimal("1.95"),
+        balance=Decimal("99.50"),
+        errors=(s.PhoneError("79990000000", s.MessageStatus.WRONG_NUMBER),),
+    )
+
+
+def test_send_reply_without_optional_fields(httpserver: HTTPServer, client: SoapSmsc) -> None:
+    """Fields the server leaves out are None."""
+    _reply(httpserver, php_reply("send_sms", "<id>101</id><cnt>1</cnt>"))
+    result = CALL["send_sms"](client)
+    assert (result.id, result.cnt, result.cost, result.balance, result.errors) == (
+        "101",
+        1,
+        None,
+        None,
+        (),
+    )
+
+
+@pytest.mark.parametrize("operation", ["get_sms_cost", "get_sms_cost2"])
+def test_cost_reply(httpserver: HTTPServer, client: SoapSmsc, operation: str) -> None:
+    """Cost replies carry a Decimal cost and an int count."""
+    _reply(httpserver, php_reply(operation, "<cost>3.90</cost><cnt>2</cnt>"))
+    assert CALL[operation](client) == s.CostResult(cost=Decimal("3.90"), cnt=2)
+
+
+def test_status_reply_with_all_fields(httpserver: HTTPServer, client: SoapSmsc) -> None:
+    """A full status reply gives an enum status, Moscow-time dates, timestamps and text fields."""
+    inner = (
+        "<status>1</status><last_date>10.10.2026 10:10:10</last_date>"
+        "<last_timestamp>1791616210</last_timestamp><err>0</err>"
+        "<send_date>10.10.2026 10:09:58</send_date><send_timestamp>1791616198</send_timestamp>"
+        "<phone>79999999999</phone><cost>1.95</cost><sender_id>ivan</sender_id>"
+        "<status_name>Доставлено</status_name><message>Привет</message>"
+        "<operator>МТС</operator><region>Москва</region>"
+    )
+    _reply(httpserver, php_reply("get_status2", inner))
+    result = CALL["get_status2"](client)
+    assert result.status is s.MessageStatus.DELIVERED
+    assert result.status.description == "delivered" and result.status.is_final
+    assert result.last_date == datetime(2026, 10, 10, 10, 10, 10, tzinfo=MSK)
+    assert result.last_date.timestamp() == 1791616210
+    assert result.last_timestamp == 1791616210
+    assert result.err is s.DeliveryError.NO_ERROR
+    assert result.send_date == datetime(2026, 10, 10, 10, 9, 58, tzinfo=MSK)
+    assert (result.phone, result.cost, result.sender_id) == ("79999999999", Decimal("1.95"), "ivan")
+    assert (result.status_name, result.message, result.operator, result.region) == (
+        "Доставлено",
+        "Привет",
+        "МТС",
+        "Москва",
+    )
+
+
+def test_status_failure_carries_delivery_error_meaning(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """A failed message's err maps to its documented meaning; unknown codes are kept."""
+    _reply(httpserver, php_reply("get_status", "<status>20</status><err>253</err>"))
+    result = CALL["get_status"](client)
+    assert result.status is s.MessageStatus.UNDELIVERABLE
+    assert result.err is s.DeliveryError.SPAM_FILTER
+    assert result.err.description == "forbidden by the spam filter"
+    assert s.DeliveryError(77).known is False and int(s.DeliveryError(77)) == 77
+
+
+def test_unknown_extra_element_still_parses(httpserver: HTTPServer, client: SoapSmsc) -> None:
+    """An element the WSDL does not know (sms_cnt, or anything newer) is kept in extra."""
+    _reply(
+        httpserver,
+        php_reply("get_status", "<status>1</status><err>0</err><sms_cnt>2</sms_cnt><new>x</new>"),
+    )
+    result = CALL["get_status"](client)
+    assert result.sms_cnt == 2
+    assert result.extra == {"sms_cnt": "2", "new": "x"}
+
+
+def test_balance_reply(httpserver: HTTPServer, client: SoapSmsc) -> None:
+    """The balance is a Decimal; error 0 means success."""
+    _reply(httpserver, php_reply("get_balance", "<balance>1234.56</balance><error>0</error>"))
+    assert client.get_balance() == s.BalanceResult(balance=Decimal("1234.56"))
+
+
+# ----------------------------------------------------------------- error codes
+
+ERRORS: dict[str, dict[int, type[s.SmscApiError]]] = {
+    "send": {
+        1: s.InvalidParametersError,
+        2: s.AuthenticationError,
+        3: s.InsufficientFundsError,
+        4: s.IpBlockedError,
+        5: s.InvalidTimeError,
+        6: s.MessageForbiddenError,
+        7: s.InvalidPhoneError,
+        8: s.UndeliverableError,
+        9: s.DuplicateSendError,
+    },
+    "cost": {
+        1: s.InvalidParametersError,
+        2: s.AuthenticationError,
+        3: s.InsufficientFundsError,
+        4: s.IpBlockedError,
+        5: s.InvalidTimeError,
+        6: s.MessageForbiddenError,
+        7: s.InvalidPhoneError,
+        8: s.UndeliverableError,
+        9: s.TooManyRequestsError,
+    },
+    "status": {
+        1: s.InvalidParametersError,
+        2: s.AuthenticationError,
+        3: s.MessageNotFoundError,
+        4: s.IpBlockedError,
+        9: s.TooManyRequestsError,
+    },
+    "balance": {
+        1: s.InvalidParametersError,
+        2: s.AuthenticationError,
+        4: s.IpBlockedError,
+        9: s.TooManyRequestsError,
+    },
+}
+FAMILY = {
+    "send_sms": "send",
+    "send_sms2": "send",
+    "get_sms_cost": "cost",
+    "get_sms_cost2": "cost",
+    "get_status": "status",
+    "get_status2": "status",
+    "get_balance": "balance",
+}
+ERROR_CASES = [
+    (operation, code, cls)
+    for operation, family in FAMILY.items()
+    for code, cls in ERRORS[family].items()
+]
+
+
+@pytest.mark.parametrize(("operation", "code", "cls"), ERROR_CASES)
+def test_every_documented_error_code(
+    httpserver: HTTPServer, client: SoapSmsc, operation: str, code: int, cls: type
+) -> None:
+    """Each documented code of each operation raises its own class, carrying code and operation."""
+    with_id = operation in SENDS and code in (3, 6, 7, 8)
+    inner = ("<id>101</id>" if with_id else "") + f"<error>{code}</error>"
+    _reply(httpserver, php_reply(operation, inner))
+    with pytest.raises(cls) as info:
+        CALL[operation](client)
+    error = info.value
+    assert type(error) is cls
+    assert isinstance(error, s.SmscApiError) and isinstance(error, s.SmscError)
+    assert error.code == code and error.operation == operation
+    assert error.delivery is s.Delivery.REJECTED and not error.retry_safe
+    assert str(code) in str(error)
+    if with_id:
+        assert error.message_id == "101"
+
+
+def test_error_3_means_funds_on_send_but_not_found_on_status() -> None:
+    """The same code has a different meaning per operation."""
+    assert isinstance(s._exceptions.api_error(3, "send_sms"), s.InsufficientFundsError)
+    assert isinstance(s._exceptions.api_error(3, "get_status2"), s.MessageNotFoundError)
+
+
+def test_unknown_error_code_is_kept(httpserver: HTTPServer, client: SoapSmsc) -> None:
+    """An undocumented code raises the base SmscApiError with the code kept."""
+    _reply(httpserver, php_reply("get_balance", "<error>42</error>"))
+    with pytest.raises(s.SmscApiError) as info:
+        client.get_balance()
+    assert type(info.value) is s.SmscApiError and info.value.code == 42
+
+
+# ----------------------------------------------------------------- faults and broken replies
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_soap_fault_is_a_protocol_error(
+    httpserver: HTTPServer, client: SoapSmsc, status: int
+) -> None:
+    """A SOAP Fault (on 200 or 500) raises SmscFaultError with its code and string."""
+    _reply(httpserver, php_fault("SOAP-ENV:Server", "Procedure 'balance' not present"), status)
+    with pytest.raises(s.SmscFaultError) as info:
+        client.get_balance()
+    assert isinstance(info.value, s.SmscProtocolError)
+    assert info.value.faultcode == "SOAP-ENV:Server"
+    assert info.value.faultstring == "Procedure 'balance' not present"
+
+
+def test_fault_on_a_send_says_whether_it_was_processed(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """A Server fault on a send leaves the outcome unknown; a Client fault is a rejection."""
+    _reply(httpserver, php_fault("SOAP-ENV:Server", "Internal error"), 500)
+    with pytest.raises(s.SendOutcomeUnknownError) as unknown:
+        client.send_sms("79999999999", "hi", id=5)
+    assert isinstance(unknown.value.reason, s.SmscFaultError)
+    assert unknown.value.message_id == "5"
+    httpserver.clear()
+    _reply(httpserver, php_fault("SOAP-ENV:Client", "Bad request"), 500)
+    with pytest.raises(s.SmscFaultError) as rejected:
+        client.send_sms("79999999999", "hi", id=5)
+    assert rejected.value.delivery is s.Delivery.REJECTED
+
+
+def test_html_500_page_is_an_http_error(httpserver: HTTPServer, client: SoapSmsc) -> None:
+    """An HTML error page is a transport error with the HTTP status, not a SOAP fault."""
+    _reply(
+        httpserver,
+        "<html><body><h1>500 Internal Server Error</h1></body></html>",
+        500,
+        content_type="text/html",
+    )
+    with pytest.raises(s.SmscHttpError) as info:
+        client.get_balance()
+    assert info.value.http_status == 500 and info.value.retry_safe
+    assert isinstance(info.value, s.SmscTransportError)
+
+
+@pytest.mark.parametrize("status", [200, 502])
+def test_empty_body(httpserver: HTTPServer, client: SoapSmsc, status: int) -> None:
+    """An empty 200 is a protocol error; an empty 5xx is an HTTP error."""
+    _reply(httpserver, b"", status)
+    expected = s.SmscProtocolError if status == 200 else s.SmscHttpError
+    with pytest.raises(expected):
+        client.get_balance()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        php_reply("get_balance", "<balance>1</balance>")[:90],  # truncated
+        "ERROR = 4 (ip is blocked)",  # a plain-text answer
+        php_reply("get_status", "<status>1</status>"),  # the reply of another operation
+        php_reply("get_balance", "<balance>NaN</balance>"),
+        php_reply("get_balance", "<balance>abc</balance>"),
+        php_reply("get_balance", "<error>x</error>"),
+        php_reply("get_balance", ""),
+        '<?xml version="1.0"?><Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"/>',
+    ],
+    ids=[
+        "truncated",
+        "plain-text",
+        "other-op",
+        "nan",
+        "not-number",
+        "bad-error",
+        "empty",
+        "soap12",
+    ],
+)
+def test_broken_reply_is_a_protocol_error(
+    httpserver: HTTPServer, client: SoapSmsc, body: str
+) -> None:
+    """Replies that are not the expected envelope never pass as success."""
+    _reply(httpserver, body)
+    with pytest.raises(s.SmscProtocolError):
+        client.get_balance()
+
+
+@pytest.mark.parametrize(
+    "inner",
+    ["<cnt>1</cnt>", "<id>999</id><cnt>1</cnt>", "<id>101</id>", "<id>101</id><cnt>-5</cnt>"],
+    ids=["no-id", "other-id", "no-cnt", "negative-cnt"],
+)
+def test_send_success_that_breaks_the_contract_is_unknown(
+    httpserver: HTTPServer, client: SoapSmsc, inner: str
+) -> None:
+    """A send 'success' without our id or a count is an unknown outcome, never a success."""
+    _reply(httpserver, php_reply("send_sms", inner))
+    with pytest.raises(s.SendOutcomeUnknownError) as info:
+        client.send_sms("79999999999", "hi", id=101)
+    assert isinstance(info.value.reason, s.SmscProtocolError)
+    assert info.value.message_id == "101" and info.value.delivery is s.Delivery.UNKNOWN
+
+
+def test_dates_are_moscow_time() -> None:
+    """The documented DD.MM.YYYY hh:mm:ss is read as Moscow time (UTC+3)."""
+    from smsc_soap._convert import MOSCOW
+
+    assert MOSCOW.utcoffset(None) == timedelta(hours=3)
