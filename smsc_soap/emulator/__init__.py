@@ -1,0 +1,88 @@
+"""A local SMSC: the same SOAP, from the same WSDL, with the same rules, for tests and demos.
+
+The state model (:class:`Emulator`, :class:`Account`, :class:`Message`) is apart from the wire layer
+(:func:`make_app`, a WSGI app that speaks SOAP as PHP's SoapServer does) and from the server
+(:class:`EmulatorServer`, the app on 127.0.0.1 on a daemon thread). The test numbers, the status lifecycle
+and the limits are described in the documentation of :class:`Emulator`'s module,
+``smsc_soap.emulator._model``.
+
+    with EmulatorServer(Emulator([Account("alex", "123")], clock=ManualClock())) as server:
+        ...  # point a client at server.url; server.advance(10) moves the statuses on
+"""
+
+from __future__ import annotations
+
+from ._accounts import TEST_APIKEY, TEST_LOGIN, TEST_PASSWORD, TEST_SENDER, test_account
+from ._clock import Clock, ManualClock, SystemClock
+from ._errors import (
+    BadCredentials,
+    BadDate,
+    BadNumber,
+    BadParameters,
+    Forbidden,
+    IpBlocked,
+    MessageNotFound,
+    NoFunds,
+    RequestError,
+    TooManyRequests,
+    Undeliverable,
+)
+from ._faults import ConnectionDropped, FaultKind, FaultPlan, Faults
+from ._model import (
+    OPERATIONS,
+    TEST_PREFIX,
+    Account,
+    Emulator,
+    Limits,
+    Message,
+    Recipient,
+    Reply,
+    Tariff,
+)
+from ._server import EmulatorServer
+from ._times import MOSCOW, format_moscow, parse_send_time
+from ._wire import RequestRecord, SoapApp, make_app, render_fault, render_reply
+
+__all__ = [
+    "MOSCOW",
+    "OPERATIONS",
+    "TEST_APIKEY",
+    "TEST_LOGIN",
+    "TEST_PASSWORD",
+    "TEST_PREFIX",
+    "TEST_SENDER",
+    "Account",
+    "BadCredentials",
+    "BadDate",
+    "BadNumber",
+    "BadParameters",
+    "Clock",
+    "ConnectionDropped",
+    "Emulator",
+    "EmulatorServer",
+    "FaultKind",
+    "FaultPlan",
+    "Faults",
+    "Forbidden",
+    "IpBlocked",
+    "Limits",
+    "ManualClock",
+    "Message",
+    "MessageNotFound",
+    "NoFunds",
+    "Recipient",
+    "Reply",
+    "RequestError",
+    "RequestRecord",
+    "SoapApp",
+    "SystemClock",
+    "Tariff",
+    "TooManyRequests",
+    "Undeliverable",
+    "format_moscow",
+    "make_app",
+    "parse_send_time",
+    "render_fault",
+    "render_reply",
+    "test_account",
+]

@@ -1,0 +1,292 @@
+"""The emulator on a real socket: a small threaded HTTP/1.1 server that runs the WSGI app.
+
+The standard library's ``http.server`` carries the runtime path (no third-party server). It is our own
+WSGI runner rather than ``wsgiref`` so that a fault plan can close a connection without any reply, and so
+that keep-alive connections are closed when the server stops.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import sys
+import threading
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from ._clock import ManualClock
+from ._faults import ConnectionDropped, FaultPlan, Faults
+from ._model import Emulator, Message
+from ._wire import PATH, RequestRecord, SoapApp
+
+__all__ = ["EmulatorServer"]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "smsc-soap-emulator"
+    timeout = 60
+    server: _HttpServer
+
+    def version_string(self) -> str:
+        """Name the server without Python's version."""
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: the app keeps its own request log."""
+
+    def do_GET(self) -> None:
+        self._run()
+
+    def do_POST(self) -> None:
+        self._run()
+
+    def do_PUT(self) -> None:
+        self._run()
+
+    def do_DELETE(self) -> None:
+        self._run()
+
+    def _run(self) -> None:
+        length_header = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.send_error(411, "Length Required")
+            return
+        try:
+            length = int(length_header or 0)
+        except ValueError:
+            self.send_error(400, "Bad Content-Length")
+            return
+        if length > self.server.app_max_body:
+            self.send_error(413, "Payload Too Large")
+            return
+        body = self.rfile.read(length) if length > 0 else b""
+        path, _, query = self.path.partition("?")
+        host, port = self.server.server_address[:2]
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": self.command,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": self.client_address[0],
+            "SERVER_NAME": str(host),
+            "SERVER_PORT": str(port),
+            "SERVER_PROTOCOL": self.request_version,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in self.headers.items():
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                environ[key] = value
+        started: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            started[:] = [status, headers]
+            return lambda data: None
+
+        try:
+            chunks = self.server.app(environ, start_response)
+            payload = b"".join(chunks)
+        except ConnectionDropped:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        status, headers = started
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    app_max_body = 4 * 1024 * 1024
+
+    def __init__(self, address: tuple[str, int], app: SoapApp) -> None:
+        self.app = app
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        self.handler_errors: list[BaseException] = []
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if error is not None and not isinstance(error, ConnectionError | TimeoutError | OSError):
+            self.handler_errors.append(error)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            connections = list(self.connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class EmulatorServer:
+    """An emulated SMSC listening on 127.0.0.1 (port 0 picks a free one), run on a daemon thread."""
+
+    def __init__(
+        self,
+        emulator: Emulator | None = None,
+        *,
+        bind: str = "127.0.0.1",
+        port: int = 0,
+        wsdl: str | None = None,
+        latency_ms: int = 0,
+    ) -> None:
+        if emulator is None:
+            from ._accounts import test_account
+
+            emulator = Emulator([test_account()])
+        self.emulator = emulator
+        self.app = SoapApp(emulator, wsdl=wsdl, latency_ms=latency_ms)
+        self._bind = bind
+        self._port = port
+        self._httpd: _HttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> EmulatorServer:
+        """Bind the socket and start serving on a daemon thread; return self."""
+        if self._httpd is not None:
+            raise RuntimeError("the emulator server is already running")
+        httpd = _HttpServer((self._bind, self._port), self.app)
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"smsc-emulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close open connections and the socket, and join the thread."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is serving."""
+        return self._httpd is not None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ----- where it is ---------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        if self._httpd is None:
+            raise RuntimeError("the emulator server is not running; call start() first")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The SOAP endpoint, ``http://127.0.0.1:PORT/sys/soap.php``."""
+        host = self._bind if ":" not in self._bind else f"[{self._bind}]"
+        return f"http://{host}:{self.port}{PATH}"
+
+    @property
+    def wsdl_url(self) -> str:
+        """The WSDL address, the endpoint with ``?wsdl``."""
+        return self.url + "?wsdl"
+
+    # ----- state for tests -----------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[Message]:
+        """The messages sent so far, oldest first."""
+        return list(self.emulator.messages)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """The requests received so far, oldest first."""
+        return list(self.app.requests)
+
+    @property
+    def faults(self) -> Faults:
+        """The fault plans waiting to be applied."""
+        return self.app.faults
+
+    def inject(self, *plans: FaultPlan) -> None:
+        """Queue fault plans (applied in order to the matching requests)."""
+        for plan in plans:
+            self.app.faults.add(plan)
+
+    def advance(self, seconds: float) -> float:
+        """Move the emulator's ManualClock forward by ``seconds``; return the new time."""
+        clock = self.emulator.clock
+        if not isinstance(clock, ManualClock):
+            raise TypeError("advance() needs an Emulator built with clock=ManualClock()")
+        return clock.advance(seconds)
+
+    def reset(self) -> None:
+        """Restore accounts, forget messages, logs, limits and faults, and rewind a ManualClock."""
+        self.emulator.reset()
+        if isinstance(self.emulator.clock, ManualClock):
+            self.emulator.clock.reset()
+        self.app.reset()
+        if self._httpd is not None:
+            self._httpd.handler_errors.clear()
+
+    def check(self) -> None:
+        """Re-raise the first error raised inside the server thread, if any."""
+        errors: Iterable[BaseException] = list(self.app.errors) + (
+            list(self._httpd.handler_errors) if self._httpd is not None else []
+        )
+        for error in errors:
+            raise error
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<EmulatorServer {where} host={self.emulator.host}>"
