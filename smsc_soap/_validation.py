@@ -1,15 +1,26 @@
-"""Checks of the explicit arguments (phones, id, sender, time, all), run before any I/O."""
+"""Checks of the explicit arguments (phones, mes, id, sender, time, all), run before any I/O."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
 
 from ._exceptions import SmscValidationError
 from ._text import check_text
 
-__all__ = ["MAX_MES", "check_all", "check_id", "check_sender", "check_time", "new_message_id"]
+__all__ = [
+    "MAX_MES",
+    "MES_UNUSED",
+    "check_all",
+    "check_hex_mes",
+    "check_id",
+    "check_mes",
+    "check_phone_list",
+    "check_phones",
+    "check_sender",
+    "check_time",
+    "new_message_id",
+]
 
 MAX_MES = 1000
 _ID_TEXT = re.compile(r"[A-Za-z0-9._-]{1,40}\Z")
@@ -47,8 +58,16 @@ _SENDER_ALNUM = re.compile(r"[A-Za-z0-9 .\-_!&'()+,/:?@#*]{1,11}\Z")
 _SENDER_DIGITS = re.compile(r"\+?[0-9]{1,15}\Z")
 
 
-def check_sender(value: object, field: str = "sender") -> str:
-    """Return a valid sender name: up to 11 Latin characters, or up to 15 digits."""
+_SENDER_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\Z")
+
+
+def check_sender(value: object, field: str = "sender", *, kind: str | None = None) -> str:
+    """Return a valid sender: up to 11 Latin characters or 15 digits (an e-mail address for ``mail``)."""
+    if kind == "mail":
+        text = check_text(value, field, single_line=True, max_length=254)
+        if _SENDER_EMAIL.match(text):
+            return text
+        raise SmscValidationError(f"{field} of an e-mail must be an e-mail address", field=field)
     text = check_text(value, field, single_line=True, max_length=16)
     if _SENDER_DIGITS.match(text) or _SENDER_ALNUM.match(text):
         return text
@@ -73,29 +92,52 @@ def check_all(value: object) -> str:
     return str(value)
 
 
-def check_phone_list(phones: object, field: str = "phones") -> list[str]:
-    """Split ``phones`` (a string with , or ; separators, or an iterable of strings) into items."""
-    if isinstance(phones, str | bytes):
-        text = check_text(phones, field, single_line=True)
-        items = [p.strip() for p in re.split(r"[,;]", text)]
-    elif isinstance(phones, Iterable) and not isinstance(phones, dict):
-        items = [check_text(p, field, single_line=True).strip() for p in phones]
-    else:
+def check_phone_list(
+    phones: object,
+    field: str = "phones",
+    *,
+    kind: str | None = None,
+    groups: bool = True,
+    dedupe: bool = True,
+) -> list[str]:
+    """Split and normalise ``phones`` (text with , or ; separators, or an iterable) for ``kind``."""
+    from ._recipients import normalise_recipients
+
+    return normalise_recipients(phones, field=field, kind=kind, groups=groups, dedupe=dedupe)
+
+
+def check_phones(
+    phones: object,
+    field: str = "phones",
+    *,
+    kind: str | None = None,
+    groups: bool = True,
+    dedupe: bool = True,
+) -> str:
+    """Return the recipients as the comma-separated text the service takes."""
+    return ",".join(check_phone_list(phones, field, kind=kind, groups=groups, dedupe=dedupe))
+
+
+#: Message kinds whose text the service does not use, so ``mes`` may be empty.
+MES_UNUSED = frozenset({"hlr", "ping"})
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+\Z")
+
+
+def check_mes(mes: object, field: str = "mes", *, kind: str | None = None) -> str:
+    """Return a message text of at most 1000 characters; empty only where ``kind`` does not use it."""
+    text = check_text(mes, field, max_length=MAX_MES, allow_empty=kind in MES_UNUSED)
+    if kind == "push" and "\n" not in text.strip():
         raise SmscValidationError(
-            f"{field} must be a string or an iterable of strings, not {type(phones).__name__}",
+            f"{field} of a WAP-push must be the link, a newline, then the title", field=field
+        )
+    return text
+
+
+def check_hex_mes(mes: str, field: str = "mes") -> str:
+    """Return ``mes`` of a ``bin=2`` message: an even-length hex string (UDH first, 00 for none)."""
+    if not _HEX.match(mes):
+        raise SmscValidationError(
+            f"{field} must be hex digits in pairs when bin=2 (start with 00 for no UDH)",
             field=field,
         )
-    items = [p for p in items if p]
-    if not items:
-        raise SmscValidationError(f"{field} must name at least one recipient", field=field)
-    return items
-
-
-def check_phones(phones: object, field: str = "phones") -> str:
-    """Return the recipients as the comma-separated text the service takes."""
-    return ",".join(check_phone_list(phones, field))
-
-
-def check_mes(mes: object, field: str = "mes") -> str:
-    """Return a message text of 1 to 1000 characters."""
-    return check_text(mes, field, max_length=MAX_MES)
+    return mes
