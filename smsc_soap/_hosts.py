@@ -12,7 +12,15 @@ from urllib.parse import urlsplit
 
 from ._exceptions import SmscConfigurationError
 
-__all__ = ["DEFAULT_HOST", "HOSTS", "Host", "is_loopback_url", "resolve_endpoint"]
+__all__ = [
+    "DEFAULT_HOST",
+    "HOSTS",
+    "WSDL_NAMESPACE",
+    "Host",
+    "get_host",
+    "is_loopback_url",
+    "resolve_endpoint",
+]
 
 #: The namespace our cached WSDL is written in (smsc.ru's).
 WSDL_NAMESPACE = "https://smsc.ru/sys/soap.php"
