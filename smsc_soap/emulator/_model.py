@@ -351,16 +351,21 @@ class Emulator:
     # ----- concurrency ---------------------------------------------------------------------------
 
     @contextmanager
-    def in_flight(self, fields: Mapping[str, str | None]) -> Iterator[None]:
-        """Count a request (by its login or API key) as in flight while the block runs."""
+    def in_flight(self, fields: Mapping[str, str | None]) -> Iterator[bool]:
+        """Count a request (by its API key, else login) as in flight; yield whether it is one too many.
+
+        The count is taken on arrival, so of 16 simultaneous requests the 15th and 16th are refused.
+        Pass the yielded value to :meth:`handle` as ``crowded``.
+        """
         key = flight_key(fields)
         if not key:
-            yield
+            yield False
             return
         with self._lock:
-            self._in_flight[key] = self._in_flight.get(key, 0) + 1
+            count = self._in_flight.get(key, 0) + 1
+            self._in_flight[key] = count
         try:
-            yield
+            yield count >= self.limits.concurrent
         finally:
             with self._lock:
                 left = self._in_flight.get(key, 0) - 1
@@ -391,13 +396,20 @@ class Emulator:
 
     # ----- the entry point -----------------------------------------------------------------------
 
-    def handle(self, operation: str, fields: Mapping[str, str | None], ip: str) -> Reply:
+    def handle(
+        self,
+        operation: str,
+        fields: Mapping[str, str | None],
+        ip: str = "127.0.0.1",
+        *,
+        crowded: bool = False,
+    ) -> Reply:
         """Run one request (``operation`` by WSDL name) and return its reply or raise RequestError."""
         with self._lock:
             now = self.clock.now()
             self._check_ip(ip, now)
             account = self._authenticate(fields, ip, now)
-            if self._in_flight.get(flight_key(fields) or "", 0) >= self.limits.concurrent:
+            if crowded:
                 raise TooManyRequests(f"{self.limits.concurrent}+ concurrent requests for a login")
             if operation in ("send_sms", "send_sms2"):
                 return self._send(operation, account, fields, now)

@@ -250,12 +250,12 @@ class SoapApp:
             early = self._before(plan)
             if early is not None:
                 return early
-        with self.emulator.in_flight(fields):
+        with self.emulator.in_flight(fields) as crowded:
             delay = self.latency_ms + (plan.latency_ms if plan is not None else 0)
             if delay > 0:
                 time.sleep(delay / 1000)
             try:
-                reply = self.emulator.handle(operation.name, fields, ip)
+                reply = self.emulator.handle(operation.name, fields, ip, crowded=crowded)
             except RequestError as error:
                 reply = Reply({"error": str(error.code), **({"id": error.id} if error.id else {})})
         payload = render_reply(self.emulator.namespace, operation, reply)
