@@ -30,7 +30,7 @@ def parse_tz(text: str | None, default: int) -> int:
     if text is None or text.strip() == "":
         return default
     text = text.strip()
-    if not _TZ.fullmatch(text) or not -15 <= int(text) <= 12:
+    if not _TZ.fullmatch(text) or not -15 <= int(text) <= 11:
         raise BadDate(f"tz must be whole hours relative to Moscow, got {text!r}")
     return int(text)
 

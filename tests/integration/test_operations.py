@@ -209,7 +209,9 @@ def test_host_preset_smsc_ua_namespace() -> None:
     ):
         assert client.get_balance().balance == Decimal("1000.00")
         assert b"http://smsc.ua/sys/soap.php" in server.requests[-1].body
-        with SoapSmsc("test", "test-password", endpoint=server.url) as ru_client:
-            with pytest.raises(SmscFaultError, match="Procedure 'balance' not present"):
-                ru_client.get_balance()
+        with (
+            SoapSmsc("test", "test-password", endpoint=server.url) as ru_client,
+            pytest.raises(SmscFaultError, match="Procedure 'balance' not present"),
+        ):
+            ru_client.get_balance()
         server.check()
