@@ -1,0 +1,1 @@
+"""Tests of SendOptions, recipients, time helpers and list messages (issue 4)."""
