@@ -29,7 +29,7 @@ from .emulator import (
     Emulator,
     EmulatorServer,
     ManualClock,
-    test_account,
+    default_account,
 )
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ __all__ = ["smsc_client", "smsc_emulator", "smsc_emulator_server"]
 @pytest.fixture(scope="session")
 def smsc_emulator_server() -> Iterator[EmulatorServer]:
     """Session scope, EmulatorServer: one emulator on 127.0.0.1 for the session (test account, ManualClock)."""
-    emulator = Emulator([test_account()], clock=ManualClock())
+    emulator = Emulator([default_account()], clock=ManualClock())
     with EmulatorServer(emulator) as server:
         yield server
 

@@ -12,7 +12,7 @@ and the limits are described in the documentation of :class:`Emulator`'s module,
 
 from __future__ import annotations
 
-from ._accounts import TEST_APIKEY, TEST_LOGIN, TEST_PASSWORD, TEST_SENDER, test_account
+from ._accounts import TEST_APIKEY, TEST_LOGIN, TEST_PASSWORD, TEST_SENDER, default_account
 from ._clock import Clock, ManualClock, SystemClock
 from ._errors import (
     BadCredentials,
@@ -79,10 +79,10 @@ __all__ = [
     "Tariff",
     "TooManyRequests",
     "Undeliverable",
+    "default_account",
     "format_moscow",
     "make_app",
     "parse_send_time",
     "render_fault",
     "render_reply",
-    "test_account",
 ]

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from ._model import Account, Tariff
 
-__all__ = ["TEST_APIKEY", "TEST_LOGIN", "TEST_PASSWORD", "TEST_SENDER", "test_account"]
+__all__ = ["TEST_APIKEY", "TEST_LOGIN", "TEST_PASSWORD", "TEST_SENDER", "default_account"]
 
 TEST_LOGIN = "test"
 TEST_PASSWORD = "test-password"
@@ -14,8 +14,8 @@ TEST_APIKEY = "test-apikey"
 TEST_SENDER = "SmscTest"
 
 
-def test_account(balance: Decimal = Decimal("1000.00")) -> Account:
-    """Return a fresh test account: login ``test``, password ``test-password``, key ``test-apikey``."""
+def default_account(balance: Decimal = Decimal("1000.00")) -> Account:
+    """Return a fresh copy of the test account: login ``test``, password ``test-password``, key ``test-apikey``."""
     return Account(
         TEST_LOGIN,
         TEST_PASSWORD,

@@ -166,9 +166,9 @@ class EmulatorServer:
         latency_ms: int = 0,
     ) -> None:
         if emulator is None:
-            from ._accounts import test_account
+            from ._accounts import default_account
 
-            emulator = Emulator([test_account()])
+            emulator = Emulator([default_account()])
         self.emulator = emulator
         self.app = SoapApp(emulator, wsdl=wsdl, latency_ms=latency_ms)
         self._bind = bind

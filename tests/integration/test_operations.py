@@ -201,10 +201,10 @@ def test_get_balance_and_apikey_login(smsc_emulator: EmulatorServer) -> None:
 
 def test_host_preset_smsc_ua_namespace() -> None:
     """An emulator mimicking smsc.ua serves a client configured for smsc.ua."""
-    from smsc_soap.emulator import Emulator, test_account
+    from smsc_soap.emulator import Emulator, default_account
 
     with (
-        EmulatorServer(Emulator([test_account()], host="smsc.ua")) as server,
+        EmulatorServer(Emulator([default_account()], host="smsc.ua")) as server,
         SoapSmsc("test", "test-password", host="smsc.ua", endpoint=server.url) as client,
     ):
         assert client.get_balance().balance == Decimal("1000.00")
