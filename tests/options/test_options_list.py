@@ -24,7 +24,10 @@ def test_newlines_in_texts_are_escaped() -> None:
 
 def test_sender_and_tz_per_line() -> None:
     """A line with its own sender (and tz) is written sender,tz|phones:mes."""
-    lines = [ListMessage("79991234567", "x", sender="Shop", tz=-1), ListMessage("79881234567", "y", "Shop")]
+    lines = [
+        ListMessage("79991234567", "x", sender="Shop", tz=-1),
+        ListMessage("79881234567", "y", "Shop"),
+    ]
     assert encode_list(lines) == "Shop,-1|79991234567:x\nShop|79881234567:y"
 
 

@@ -43,7 +43,9 @@ def test_datetime_with_other_tz_is_refused() -> None:
     assert info.value.field == "tz"
     with pytest.raises(SmscValidationError, match="tz"):
         send_fields("send_sms2", "79991234567", "x", None, None, when, {"tz": 2})
-    fields, _ = send_fields("send_sms2", "79991234567", "x", None, None, when, None, SendOptions(tz=0))
+    fields, _ = send_fields(
+        "send_sms2", "79991234567", "x", None, None, when, None, SendOptions(tz=0)
+    )
     assert php_parse_str(fields["query"]) == {"tz": "0"}
 
 
@@ -54,7 +56,9 @@ def test_datetime_in_send_sms_uses_unix_time() -> None:
     assert fields["time"] == f"0{int(when.timestamp())}"
 
 
-@pytest.mark.parametrize(("delta", "text"), [(timedelta(minutes=1), "+1"), (timedelta(hours=2), "+120")])
+@pytest.mark.parametrize(
+    ("delta", "text"), [(timedelta(minutes=1), "+1"), (timedelta(hours=2), "+120")]
+)
 def test_timedelta_becomes_relative_minutes(delta: timedelta, text: str) -> None:
     """A timedelta of whole minutes becomes +m."""
     assert format_time(delta) == text
@@ -85,7 +89,20 @@ def test_formatted_strings_are_accepted(text: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["99999999", "tomorrow", "+-5", "3102251030", "02.01.25 24:00", "21-9", "1700000000", "", "+", 5, True]
+    "text",
+    [
+        "99999999",
+        "tomorrow",
+        "+-5",
+        "3102251030",
+        "02.01.25 24:00",
+        "21-9",
+        "1700000000",
+        "",
+        "+",
+        5,
+        True,
+    ],
 )
 def test_bad_time_strings_are_refused(text: object) -> None:
     """Strings in no documented form, or not a real date, are refused naming time."""
