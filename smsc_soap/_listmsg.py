@@ -3,7 +3,9 @@
 The service takes one line per message, ``phones:mes``, or ``sender,tz|phones:mes`` to give a line its own
 sender name and time zone (the time zone counts only when ``time`` is absolute, DDMMYYhhmm or
 DD.MM.YY hh:mm). Lines are separated by a newline, so a newline inside a text is written as the two
-characters ``\\n``; a carriage return before it is dropped. Every message of the list gets the same id.
+characters ``\\n``; a carriage return before it is dropped. A text that already holds a literal
+backslash followed by ``n`` is refused, since the service could not tell it from a newline. Every
+message of the list gets the same id.
 
 With ``list`` the request's own ``phones`` and ``mes`` are sent empty (the WSDL requires the elements):
 pass ``""`` for both.
@@ -51,6 +53,11 @@ def _line(index: int, item: object, kind: str | None) -> str:
         )
     phones = ",".join(normalise_recipients(item.phones, field=f"{field}.phones", kind=kind))
     mes = check_text(item.mes, f"{field}.mes", max_length=MAX_MES)
+    if "\\n" in mes:
+        raise SmscValidationError(
+            f"{field}.mes holds a literal backslash-n, which the service would read as a newline",
+            field="list",
+        )
     mes = mes.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
     prefix = ""
     if item.sender is not None:

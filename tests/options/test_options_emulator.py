@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from smsc_soap import InvalidParametersError, SendResult, SmscValidationError, SoapSmsc
+from smsc_soap import CostResult, InvalidParametersError, SendResult, SmscValidationError, SoapSmsc
 from smsc_soap._arguments import cost_fields, send_fields
 from smsc_soap._options import SendOptions
 from smsc_soap._segments import segments
@@ -51,7 +51,7 @@ INVALID_CALLS: list[tuple[str, Callable[[SoapSmsc], object]]] = [
     ("key twice", lambda c: send2(c, PHONE, "hi", SendOptions(cost=3), query={"cost": 1})),
     ("mail without subj", lambda c: send2(c, "a@b.cc", "hi", SendOptions(mail=True))),
     ("list with phones", lambda c: send2(c, PHONE, "", SendOptions(list=[(PHONE, "x")]))),
-    ("cost in cost2", lambda c: c._call("get_sms_cost2", cost_fields("get_sms_cost2", PHONE, "x", {"cost": 2}), object)),
+    ("cost in cost2", lambda c: c._call("get_sms_cost2", cost_fields("get_sms_cost2", PHONE, "x", {"cost": 2}), CostResult)),
 ]  # fmt: skip
 
 

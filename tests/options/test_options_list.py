@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from smsc_soap._arguments import send_fields
@@ -54,6 +56,7 @@ def test_bad_line_is_named() -> None:
 
 def test_empty_or_wrong_list_is_refused() -> None:
     """An empty list, a bare string of lines without ':', or other objects are refused."""
+    bad: Any
     for bad in ([], [42], [("1",)]):
         with pytest.raises(SmscValidationError, match="list"):
             SendOptions(list=bad)
@@ -94,3 +97,9 @@ def test_list_kind_checks_recipients() -> None:
     assert encode_list([("a@example.com", "x")], kind="mail") == "a@example.com:x"
     with pytest.raises(SmscValidationError):
         encode_list([("a@example.com", "x")])
+
+
+def test_literal_backslash_n_is_refused() -> None:
+    """A text holding a literal backslash-n is refused: the service would turn it into a newline."""
+    with pytest.raises(SmscValidationError, match="backslash"):
+        encode_list([("79991234567", "C:\\new")])

@@ -193,7 +193,7 @@ def test_misspelled_option_lists_valid_names_without_values() -> None:
 def test_positional_arguments_are_refused() -> None:
     """SendOptions takes keywords only."""
     with pytest.raises(TypeError):
-        SendOptions(1)  # type: ignore[misc]
+        SendOptions(1)  # type: ignore[call-arg]
 
 
 def test_make_options_from_keywords() -> None:
