@@ -37,9 +37,13 @@ from ._exceptions import (
     UndeliverableError,
 )
 from ._hosts import HOSTS, Host
+from ._listmsg import ListMessage, encode_list
 from ._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
+from ._options import SendOptions
 from ._query import php_parse_str
 from ._secrets import Secret
+from ._segments import Segments, estimate_cost, segments
+from ._timefmt import format_time, format_tz, hours
 from ._version import __version__
 from ._wsdl import wsdl_path
 
@@ -59,12 +63,15 @@ __all__ = [
     "InvalidPhoneError",
     "InvalidTimeError",
     "IpBlockedError",
+    "ListMessage",
     "MessageForbiddenError",
     "MessageNotFoundError",
     "MessageStatus",
     "PhoneError",
     "RateLimitedError",
     "Secret",
+    "Segments",
+    "SendOptions",
     "SendOutcomeUnknownError",
     "SendResult",
     "SmscApiError",
@@ -88,7 +95,13 @@ __all__ = [
     "TooManyRequestsError",
     "UndeliverableError",
     "__version__",
+    "encode_list",
+    "estimate_cost",
+    "format_time",
+    "format_tz",
+    "hours",
     "php_parse_str",
+    "segments",
     "wsdl_path",
 ]
 
