@@ -95,6 +95,8 @@ OPERATIONS = (
 )
 
 MAX_MES = 1000
+# Counters of a long-running server are pruned of stale keys once there are this many.
+_PRUNE_AT = 10_000
 TEST_PREFIX = "70000000"
 
 # Outcome of a test number: (status at once or None when accepted, err, final status, final err).
@@ -459,6 +461,8 @@ class Emulator:
         if len(times) >= limit:
             raise TooManyRequests(f"more than {limit} such requests within a minute")
         times.append(now)
+        if len(self._rates) > _PRUNE_AT:
+            self._rates = {k: t for k, t in self._rates.items() if t and t[-1] > now - 60.0}
 
     # ----- send and cost -------------------------------------------------------------------------
 
@@ -661,7 +665,7 @@ class Emulator:
         return Reply(reply, errors)
 
     def _forget_old_sends(self, now: float) -> None:
-        if len(self._recent_sends) > 10_000:
+        if len(self._recent_sends) > _PRUNE_AT:
             horizon = now - self.limits.duplicate_window
             self._recent_sends = {k: t for k, t in self._recent_sends.items() if t > horizon}
 

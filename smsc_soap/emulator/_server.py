@@ -28,6 +28,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "smsc-soap-emulator"
     timeout = 60
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle plus delayed ACK stalls each
+    # keep-alive reply by ~40 ms.
+    disable_nagle_algorithm = True
     server: _HttpServer
 
     def version_string(self) -> str:
