@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ._arguments import Phones, QueryArg, cost_fields, send_fields, status_fields
@@ -18,12 +19,15 @@ from ._client import Credentials, _outcome
 from ._exceptions import ClientClosedError, SmscError
 from ._hosts import DEFAULT_HOST, get_host, resolve_endpoint
 from ._models import BalanceResult, CostResult, SendResult, StatusResult
+from ._options import SendOptions, make_options
 from ._protocol import Protocol, Request, Result, protocol_for
 from ._secrets import Secret
 from ._transport import TransportConfig
 
 __all__ = ["AsyncSoapSmsc"]
 
+#: What ``time=`` takes: a service-format string, 0, an aware datetime, a timedelta, or an hour window.
+TimeArg = str | int | datetime | timedelta | tuple[int, int] | None
 R = TypeVar("R", SendResult, CostResult, StatusResult, BalanceResult)
 
 
@@ -125,7 +129,7 @@ class AsyncSoapSmsc:
         *,
         id: int | str | None = None,
         sender: str | None = None,
-        time: str | int | None = None,
+        time: TimeArg = None,
     ) -> SendResult:
         """Send ``mes`` to ``phones``; returns the message id and the SMS parts billed."""
         fields, message_id = send_fields("send_sms", phones, mes, id, sender, time)
@@ -133,16 +137,19 @@ class AsyncSoapSmsc:
 
     async def send_sms2(
         self,
-        phones: Phones,
-        mes: str,
+        phones: Phones = "",
+        mes: str = "",
         *,
         id: int | str | None = None,
         sender: str | None = None,
-        time: str | int | None = None,
+        time: TimeArg = None,
         query: QueryArg = None,
+        options: SendOptions | None = None,
+        **kwargs: Any,
     ) -> SendResult:
-        """Send ``mes`` with extra parameters in ``query`` (a mapping, encoded safely)."""
-        fields, message_id = send_fields("send_sms2", phones, mes, id, sender, time, query)
+        """Send ``mes`` with extra parameters: typed ``options``/keywords (see SendOptions) or ``query``."""
+        opts = make_options(options, **kwargs)
+        fields, message_id = send_fields("send_sms2", phones, mes, id, sender, time, query, opts)
         return await self._send("send_sms2", fields, message_id)
 
     async def get_sms_cost(self, phones: Phones, mes: str) -> CostResult:
@@ -151,10 +158,17 @@ class AsyncSoapSmsc:
         return await self._call("get_sms_cost", fields, CostResult)
 
     async def get_sms_cost2(
-        self, phones: Phones, mes: str, *, query: QueryArg = None
+        self,
+        phones: Phones = "",
+        mes: str = "",
+        *,
+        query: QueryArg = None,
+        options: SendOptions | None = None,
+        **kwargs: Any,
     ) -> CostResult:
-        """Ask the cost with extra parameters in ``query``."""
-        fields = cost_fields("get_sms_cost2", phones, mes, query)
+        """Ask the cost of a send described by ``options``/keywords or ``query``, without sending."""
+        opts = make_options(options, **kwargs)
+        fields = cost_fields("get_sms_cost2", phones, mes, query, opts)
         return await self._call("get_sms_cost2", fields, CostResult)
 
     async def get_status(self, id: int | str, phone: str, *, all: int = 0) -> StatusResult:
@@ -163,10 +177,18 @@ class AsyncSoapSmsc:
         return await self._call("get_status", fields, StatusResult)
 
     async def get_status2(
-        self, id: int | str, phone: str, *, all: int = 0, query: QueryArg = None
+        self,
+        id: int | str,
+        phone: str,
+        *,
+        all: int = 0,
+        query: QueryArg = None,
+        options: SendOptions | None = None,
+        **kwargs: Any,
     ) -> StatusResult:
-        """Return the delivery status with extra parameters in ``query``."""
-        fields = status_fields("get_status2", id, phone, all, query)
+        """Return the delivery status with extra parameters in ``options``/keywords or ``query``."""
+        opts = make_options(options, **kwargs)
+        fields = status_fields("get_status2", id, phone, all, query, opts)
         return await self._call("get_status2", fields, StatusResult)
 
     async def get_balance(self) -> BalanceResult:

@@ -21,6 +21,7 @@ from ._exceptions import (
     SmscConnectError,
     SmscConnectTimeoutError,
     SmscDeadlineExceededError,
+    SmscError,
     SmscReadTimeoutError,
     SmscResponseTooLargeError,
     SmscTlsError,
@@ -129,7 +130,7 @@ class AsyncTransport:
         try:
             async with asyncio.timeout(remaining):
                 return await self._exchange(client, url, body, headers, timeout, stage)
-        except SmscTransportError:
+        except SmscError:
             raise
         except TimeoutError:
             error = SmscDeadlineExceededError(

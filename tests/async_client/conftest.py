@@ -1,0 +1,90 @@
+"""Both clients behind one interface: each scenario runs against SoapSmsc and AsyncSoapSmsc.
+
+The async client is wrapped by :class:`Blocking`, which runs its coroutines on a private event loop
+(``asyncio.Runner``), so one test body drives both; no pytest-asyncio is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from smsc_soap import SoapSmsc
+from smsc_soap._async_client import AsyncSoapSmsc
+from smsc_soap.pytest_plugin import smsc_emulator, smsc_emulator_server
+
+__all__ = ["Blocking", "MakeClient", "make_client", "smsc_emulator", "smsc_emulator_server"]
+
+
+class Blocking:
+    """An AsyncSoapSmsc whose coroutine methods are run to completion on one private event loop."""
+
+    def __init__(self, client: AsyncSoapSmsc) -> None:
+        self.client = client
+        self.runner = asyncio.Runner()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.client, name)
+        if inspect.iscoroutinefunction(attr):
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                return self.runner.run(attr(*args, **kwargs))
+
+            return call
+        return attr
+
+    def run(self, coroutine: Any) -> Any:
+        """Run any coroutine on this client's loop (for async-only scenarios)."""
+        return self.runner.run(coroutine)
+
+    def close(self) -> None:
+        """Close the client, as ``SoapSmsc.close`` does; the loop stays usable."""
+        self.runner.run(self.client.aclose())
+
+    def dispose(self) -> None:
+        """Close the client, then its event loop."""
+        try:
+            self.close()
+        finally:
+            self.runner.close()
+
+    def __enter__(self) -> Blocking:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+MakeClient = Callable[..., Any]
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Which client the scenario runs against."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_client(kind: str) -> Iterator[MakeClient]:
+    """Build a SoapSmsc, or a Blocking-wrapped AsyncSoapSmsc, with SoapSmsc's arguments; closed after."""
+    made: list[Any] = []
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        client: Any
+        if kind == "sync":
+            client = SoapSmsc(*args, **kwargs)
+        else:
+            client = Blocking(AsyncSoapSmsc(*args, **kwargs))
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        if isinstance(client, Blocking):
+            client.dispose()
+        else:
+            client.close()
