@@ -180,15 +180,16 @@ def test_client_sees_unknown_outcome_and_retry_is_a_duplicate(
 
 
 def test_fault_latency_delays_the_reply(smsc_emulator: EmulatorServer) -> None:
-    """A latency plan makes the client's read timeout fire, and the request still runs."""
+    """A latency plan on every get_balance makes the client time out; other operations are fast."""
     from smsc_soap import SmscTimeoutError
 
-    smsc_emulator.inject(FaultPlan.latency(600, operations=["get_balance"]))
-    with (
-        SoapSmsc("test", "test-password", endpoint=smsc_emulator.url, read_timeout=0.2) as client,
-        pytest.raises(SmscTimeoutError),
-    ):
-        client.get_balance()
+    smsc_emulator.inject(FaultPlan.latency(600, times=None, operations=["get_balance"]))
+    with SoapSmsc(
+        "test", "test-password", endpoint=smsc_emulator.url, read_timeout=0.2, timeout=1.5
+    ) as client:
+        with pytest.raises(SmscTimeoutError):
+            client.get_balance()
+        assert client.get_sms_cost("79991234567", "fast").cnt == 1
 
 
 def test_fault_plan_validation() -> None:
