@@ -1,51 +1,59 @@
-"""smsc_soap: a typed, hardened client for the SMSC SOAP API, with a local emulator."""
+"""smsc_soap: a typed, hardened client for the SMSC SOAP API, with a local emulator.
 
-from ._client import SoapSmsc
-from ._codes import DeliveryError, MessageStatus
-from ._exceptions import (
-    AuthenticationError,
-    CircuitOpenError,
-    ClientClosedError,
-    Delivery,
-    DuplicateSendError,
-    InsufficientFundsError,
-    InvalidParametersError,
-    InvalidPhoneError,
-    InvalidTimeError,
-    IpBlockedError,
-    MessageForbiddenError,
-    MessageNotFoundError,
-    RateLimitedError,
-    SendOutcomeUnknownError,
-    SmscApiError,
-    SmscConfigurationError,
-    SmscConnectError,
-    SmscConnectTimeoutError,
-    SmscDeadlineExceededError,
-    SmscError,
-    SmscFaultError,
-    SmscHttpError,
-    SmscProtocolError,
-    SmscReadTimeoutError,
-    SmscRedirectError,
-    SmscResponseTooLargeError,
-    SmscTimeoutError,
-    SmscTlsError,
-    SmscTransportError,
-    SmscValidationError,
-    TooManyRequestsError,
-    UndeliverableError,
-)
-from ._hosts import HOSTS, Host
-from ._listmsg import ListMessage, encode_list
-from ._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
-from ._options import SendOptions
-from ._query import php_parse_str
-from ._secrets import Secret
-from ._segments import Segments, estimate_cost, segments
-from ._timefmt import format_time, format_tz, hours
+Public names are imported on first use (PEP 562), so that ``import smsc_soap`` and ``smsc-soap --help``
+stay fast; type checkers see the imports below.
+"""
+
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from ._wsdl import wsdl_path
+
+if TYPE_CHECKING:
+    from ._client import SoapSmsc
+    from ._codes import DeliveryError, MessageStatus
+    from ._exceptions import (
+        AuthenticationError,
+        CircuitOpenError,
+        ClientClosedError,
+        Delivery,
+        DuplicateSendError,
+        InsufficientFundsError,
+        InvalidParametersError,
+        InvalidPhoneError,
+        InvalidTimeError,
+        IpBlockedError,
+        MessageForbiddenError,
+        MessageNotFoundError,
+        RateLimitedError,
+        SendOutcomeUnknownError,
+        SmscApiError,
+        SmscConfigurationError,
+        SmscConnectError,
+        SmscConnectTimeoutError,
+        SmscDeadlineExceededError,
+        SmscError,
+        SmscFaultError,
+        SmscHttpError,
+        SmscProtocolError,
+        SmscReadTimeoutError,
+        SmscRedirectError,
+        SmscResponseTooLargeError,
+        SmscTimeoutError,
+        SmscTlsError,
+        SmscTransportError,
+        SmscValidationError,
+        TooManyRequestsError,
+        UndeliverableError,
+    )
+    from ._hosts import HOSTS, Host
+    from ._listmsg import ListMessage, encode_list
+    from ._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
+    from ._options import SendOptions
+    from ._query import php_parse_str
+    from ._secrets import Secret
+    from ._segments import Segments, estimate_cost, segments
+    from ._timefmt import format_time, format_tz, hours
+    from ._wsdl import wsdl_path
 
 __all__ = [
     "HOSTS",
@@ -105,12 +113,80 @@ __all__ = [
     "wsdl_path",
 ]
 
-# Public names say smsc_soap.X in reprs and tracebacks, not the private module they live in.
-for _name in __all__:
-    _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("smsc_soap._"):
+_LOCATIONS = {
+    "AuthenticationError": "._exceptions",
+    "BalanceResult": "._models",
+    "CircuitOpenError": "._exceptions",
+    "ClientClosedError": "._exceptions",
+    "CostResult": "._models",
+    "Delivery": "._exceptions",
+    "DeliveryError": "._codes",
+    "DuplicateSendError": "._exceptions",
+    "HOSTS": "._hosts",
+    "Host": "._hosts",
+    "InsufficientFundsError": "._exceptions",
+    "InvalidParametersError": "._exceptions",
+    "InvalidPhoneError": "._exceptions",
+    "InvalidTimeError": "._exceptions",
+    "IpBlockedError": "._exceptions",
+    "ListMessage": "._listmsg",
+    "MessageForbiddenError": "._exceptions",
+    "MessageNotFoundError": "._exceptions",
+    "MessageStatus": "._codes",
+    "PhoneError": "._models",
+    "RateLimitedError": "._exceptions",
+    "Secret": "._secrets",
+    "Segments": "._segments",
+    "SendOptions": "._options",
+    "SendOutcomeUnknownError": "._exceptions",
+    "SendResult": "._models",
+    "SmscApiError": "._exceptions",
+    "SmscConfigurationError": "._exceptions",
+    "SmscConnectError": "._exceptions",
+    "SmscConnectTimeoutError": "._exceptions",
+    "SmscDeadlineExceededError": "._exceptions",
+    "SmscError": "._exceptions",
+    "SmscFaultError": "._exceptions",
+    "SmscHttpError": "._exceptions",
+    "SmscProtocolError": "._exceptions",
+    "SmscReadTimeoutError": "._exceptions",
+    "SmscRedirectError": "._exceptions",
+    "SmscResponseTooLargeError": "._exceptions",
+    "SmscTimeoutError": "._exceptions",
+    "SmscTlsError": "._exceptions",
+    "SmscTransportError": "._exceptions",
+    "SmscValidationError": "._exceptions",
+    "SoapSmsc": "._client",
+    "StatusResult": "._models",
+    "TooManyRequestsError": "._exceptions",
+    "UndeliverableError": "._exceptions",
+    "encode_list": "._listmsg",
+    "estimate_cost": "._segments",
+    "format_time": "._timefmt",
+    "format_tz": "._timefmt",
+    "hours": "._timefmt",
+    "php_parse_str": "._query",
+    "segments": "._segments",
+    "wsdl_path": "._wsdl",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use, presenting it as ``smsc_soap.<name>``."""
+    module_name = _LOCATIONS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'smsc_soap' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    if getattr(value, "__module__", "").startswith("smsc_soap._"):
         try:
-            _obj.__module__ = "smsc_soap"
-        except (AttributeError, TypeError):  # pragma: no cover
+            value.__module__ = __name__
+        except (AttributeError, TypeError):  # pragma: no cover - builtins and instances
             pass
-del _name, _obj
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
