@@ -1,0 +1,696 @@
+"""Bulk sending: many personalised messages packed into ``list`` requests, journaled, resumable.
+
+Items are read lazily from any iterable, packed into batches (at most ``batch_size`` lines and
+``max_batch_chars`` characters of ``list`` text per request; every line ``[sender|]phones:mes``) and sent with
+``send_sms2`` by at most ``concurrency`` threads (the service refuses 15 or more concurrent requests per
+login). One batch is one request and one message id. Memory stays flat: only the batches in flight are
+held; everything else is in the journal.
+
+Every batch is committed to the :class:`~smsc_soap._journal.Journal` before its request can leave, and its
+outcome after. When the outcome of a send is unknown (a timeout after sending, a dropped connection, or a
+duplicate refusal), the batch is reconciled: ``get_status`` of its id for its first number; found means
+sent, not found means the identical request is sent again (within 60 s the service's duplicate check
+would also refuse a second copy). ``resume=True`` does the same for every batch a crashed run left
+unfinished, then continues with the items after the last recorded batch.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time as _time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ._exceptions import (
+    AuthenticationError,
+    Delivery,
+    DuplicateSendError,
+    InsufficientFundsError,
+    IpBlockedError,
+    MessageNotFoundError,
+    SendOutcomeUnknownError,
+    SmscApiError,
+    SmscError,
+    SmscValidationError,
+)
+from ._journal import BatchRecord, Journal, JournalError
+from ._listmsg import ListMessage, encode_list
+from ._segments import segments
+
+if TYPE_CHECKING:
+    from ._client import SoapSmsc
+
+__all__ = [
+    "MAX_CONCURRENCY",
+    "BulkEstimate",
+    "BulkProgress",
+    "BulkSummary",
+    "estimate_bulk",
+    "send_bulk",
+]
+
+#: The service refuses 15 or more simultaneous requests under one login.
+MAX_CONCURRENCY = 14
+DEFAULT_CONCURRENCY = 4
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_MAX_BATCH_CHARS = 20_000
+
+Item = ListMessage | tuple[Any, ...] | SmscValidationError
+_RUN_LEVEL: tuple[type[SmscError], ...] = (
+    AuthenticationError,
+    InsufficientFundsError,
+    IpBlockedError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BulkProgress:
+    """Where a bulk run is: items read, batches finished, items sent and failed so far (this session)."""
+
+    items_read: int
+    batches_done: int
+    items_sent: int
+    items_failed: int
+    in_flight: int
+
+
+@dataclass(frozen=True, slots=True)
+class BulkSummary:
+    """The outcome of a bulk run, totalled over every session of its journal."""
+
+    items: int
+    sent: int
+    failed: dict[str, int]
+    invalid: int
+    unknown: int
+    held: int
+    batches: int
+    parts: int
+    cost: Decimal
+    balance: Decimal | None
+    reconciled: int
+    uncosted_batches: int
+    complete: bool
+    stopped_by: SmscError | None = field(default=None, compare=False)
+    interrupted: bool = False
+
+    @property
+    def failed_total(self) -> int:
+        """How many items (or recipients) failed, all reasons together."""
+        return sum(self.failed.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as JSON-ready data (money as strings)."""
+        return {
+            "items": self.items,
+            "sent": self.sent,
+            "failed": dict(self.failed),
+            "failed_total": self.failed_total,
+            "invalid": self.invalid,
+            "unknown": self.unknown,
+            "held": self.held,
+            "batches": self.batches,
+            "parts": self.parts,
+            "cost": str(self.cost),
+            "balance": None if self.balance is None else str(self.balance),
+            "reconciled": self.reconciled,
+            "uncosted_batches": self.uncosted_batches,
+            "complete": self.complete,
+            "stopped_by": None
+            if self.stopped_by is None
+            else f"{type(self.stopped_by).__name__}: {self.stopped_by}",
+            "interrupted": self.interrupted,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BulkEstimate:
+    """What a bulk run would send: items, invalid items by reason, recipients, parts, batches and cost."""
+
+    items: int
+    valid: int
+    invalid: dict[str, int]
+    recipients: int
+    parts: int
+    batches: int
+    cost: Decimal | None
+    first_errors: tuple[tuple[int, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the estimate as JSON-ready data."""
+        return {
+            "items": self.items,
+            "valid": self.valid,
+            "invalid": dict(self.invalid),
+            "recipients": self.recipients,
+            "parts": self.parts,
+            "batches": self.batches,
+            "cost": None if self.cost is None else str(self.cost),
+            "first_errors": [{"item": i, "error": e} for i, e in self.first_errors],
+        }
+
+
+# ------------------------------------------------------------------------------------ batching
+
+
+@dataclass(slots=True)
+class _Line:
+    item: int
+    text: str
+    phones: tuple[str, ...]
+    mes: str
+
+
+@dataclass(slots=True)
+class _Batch:
+    seq: int
+    message_id: str
+    request: dict[str, Any]
+    check_phone: str | None
+    lines: list[tuple[int, tuple[str, ...]]]  # item index, phones
+    reconcile_first: bool = False
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class _Outcome:
+    state: Literal["sending", "sent", "failed", "held"]
+    parts: int | None = None
+    cost: Decimal | None = None
+    balance: Decimal | None = None
+    reconciled: bool = False
+    error: SmscError | None = None
+    phone_errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _line_for(index: int, item: Item) -> _Line:
+    if isinstance(item, SmscValidationError):
+        raise item
+    text = encode_list([item])
+    head = text.split(":", 1)[0]
+    phones = tuple(head.rpartition("|")[2].split(","))
+    mes = item.mes if isinstance(item, ListMessage) else str(item[1])
+    return _Line(index, text, phones, mes)
+
+
+def _reason(error: SmscValidationError) -> str:
+    """A short reason to count invalid items by: ``invalid phones``, ``invalid mes``, ..."""
+    name = getattr(error, "field", None) or "item"
+    message = str(error)
+    if message.startswith("list[") and "]." in message.split(":", 1)[0]:
+        name = message.split(":", 1)[0].split("].", 1)[1]
+    return f"invalid {name.split('[')[0].split('.')[-1]}"
+
+
+def _check_phone(lines: Iterable[tuple[int, tuple[str, ...]]]) -> str | None:
+    """The number to reconcile a batch by: its first plain phone number (not a group)."""
+    for _, phones in lines:
+        for phone in phones:
+            if phone and not phone.startswith("G"):
+                return phone
+    return None
+
+
+def _new_id() -> str:
+    from ._validation import new_message_id
+
+    return new_message_id()
+
+
+def _iter_lines(
+    items: Iterable[Item], start: int
+) -> Iterator[tuple[_Line | None, int, SmscValidationError | None]]:
+    for index, item in enumerate(items):
+        if index < start:
+            continue
+        try:
+            yield _line_for(index, item), index, None
+        except SmscValidationError as exc:
+            yield None, index, exc
+
+
+# ------------------------------------------------------------------------------------ estimate
+
+
+def estimate_bulk(
+    messages: Iterable[Item],
+    *,
+    price_per_part: Decimal | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS,
+    keep_errors: int = 20,
+) -> BulkEstimate:
+    """Validate every item and estimate recipients, SMS parts, batches and cost, without sending."""
+    _check_sizes(batch_size, max_batch_chars, 1)
+    items = valid = recipients = parts = batches = 0
+    invalid: dict[str, int] = {}
+    first_errors: list[tuple[int, str]] = []
+    batch_lines = batch_chars = 0
+    for line, index, error in _iter_lines(messages, 0):
+        items += 1
+        if line is None:
+            assert error is not None
+            reason = _reason(error)
+            invalid[reason] = invalid.get(reason, 0) + 1
+            if len(first_errors) < keep_errors:
+                first_errors.append((index, str(error)))
+            continue
+        valid += 1
+        recipients += len(line.phones)
+        parts += segments(line.mes).parts * len(line.phones)
+        if batch_lines == 0 or (
+            batch_lines >= batch_size or batch_chars + len(line.text) + 1 > max_batch_chars
+        ):
+            batches += 1
+            batch_lines = batch_chars = 0
+        batch_lines += 1
+        batch_chars += len(line.text) + 1
+    cost = None if price_per_part is None else parts * price_per_part
+    return BulkEstimate(
+        items, valid, invalid, recipients, parts, batches, cost, tuple(first_errors)
+    )
+
+
+def _check_sizes(batch_size: int, max_batch_chars: int, concurrency: int) -> None:
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise SmscValidationError("batch_size must be a positive int", field="batch_size")
+    if not isinstance(max_batch_chars, int) or max_batch_chars < 1100:
+        raise SmscValidationError(
+            "max_batch_chars must be at least 1100 (one 1000-character text and its numbers)",
+            field="max_batch_chars",
+        )
+    if not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise SmscValidationError(
+            f"concurrency must be 1..{MAX_CONCURRENCY}: the service refuses 15 or more concurrent "
+            "requests per login",
+            field="concurrency",
+        )
+
+
+# ------------------------------------------------------------------------------------ sending
+
+
+class _Runner:
+    """One session of a bulk run: the producer loop on the calling thread, sends on a pool."""
+
+    def __init__(
+        self,
+        client: SoapSmsc,
+        journal: Journal,
+        *,
+        concurrency: int,
+        batch_size: int,
+        max_batch_chars: int,
+        base_request: dict[str, Any],
+        on_progress: Callable[[BulkProgress], None] | None,
+        retry_delay: float,
+        max_attempts: int,
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.concurrency = concurrency
+        self.batch_size = batch_size
+        self.max_batch_chars = max_batch_chars
+        self.base_request = base_request
+        self.on_progress = on_progress
+        self.retry_delay = retry_delay
+        self.max_attempts = max_attempts
+        self.stop = threading.Event()
+        self.stopped_by: SmscError | None = None
+        self.items_read = self.batches_done = self.items_sent = self.items_failed = 0
+        self.in_flight: dict[Future[_Outcome], _Batch] = {}
+
+    # ----- the worker side (no journal access here) ----------------------------------------------
+
+    def _send_once(self, batch: _Batch) -> _Outcome:
+        request = batch.request
+        query: dict[str, str] = dict(request["query"])
+        query["list"] = request["list"]
+        result = self.client.send_sms2(
+            "",
+            "",
+            id=batch.message_id,
+            sender=request.get("sender"),
+            time=request.get("time"),
+            query=query,
+        )
+        return _Outcome(
+            "sent",
+            parts=result.cnt,
+            cost=result.cost,
+            balance=result.balance,
+            phone_errors=[(e.phone, _status_reason(int(e.status))) for e in result.errors],
+        )
+
+    def _reconcile(self, batch: _Batch) -> _Outcome | None:
+        """Ask the service whether the batch's message exists: an outcome when found, None when not."""
+        if batch.check_phone is None:
+            raise SmscValidationError(
+                "the batch has no plain phone number to check its status by", field="phones"
+            )
+        try:
+            self.client.get_status(batch.message_id, batch.check_phone)
+        except MessageNotFoundError:
+            return None
+        return _Outcome("sent", reconciled=True)
+
+    def deliver(self, batch: _Batch) -> _Outcome:
+        """Send a batch once, reconciling whenever its outcome is unknown; never sends it twice."""
+        unknown: SmscError | None = None
+        try:
+            if batch.reconcile_first:
+                found = self._reconcile(batch)
+                if found is not None:
+                    return found
+            for attempt in range(self.max_attempts):
+                if self.stop.is_set() and attempt > 0:
+                    break
+                try:
+                    return self._send_once(batch)
+                except (SendOutcomeUnknownError, DuplicateSendError) as exc:
+                    unknown = exc
+                    _time.sleep(self.retry_delay * (attempt + 1))
+                    found = self._reconcile(batch)
+                    if found is not None:
+                        return found
+                except SmscApiError as exc:
+                    if isinstance(exc, _RUN_LEVEL):
+                        return _Outcome("held", error=exc)
+                    return _Outcome("failed", error=exc)
+                except SmscError as exc:
+                    if exc.delivery is Delivery.ACCEPTED:
+                        return _Outcome("sent", error=exc)
+                    if exc.delivery in (Delivery.NOT_SENT, Delivery.REJECTED):
+                        return _Outcome("held", error=exc)
+                    unknown = exc
+                    break
+        except SmscError as exc:  # reconciling failed: the outcome stays unknown
+            unknown = exc
+        return _Outcome("sending", error=unknown)
+
+    # ----- the producer side (owns the journal) --------------------------------------------------
+
+    def _submit(self, pool: ThreadPoolExecutor, batch: _Batch) -> None:
+        future = pool.submit(self.deliver, batch)
+        self.in_flight[future] = batch
+
+    def _collect(self, *, block: bool) -> None:
+        if not self.in_flight:
+            return
+        done, _ = wait(
+            list(self.in_flight),
+            timeout=None if block else 0,
+            return_when=FIRST_COMPLETED,
+        )
+        for future in done:
+            batch = self.in_flight.pop(future)
+            self._record(batch, future.result())
+
+    def _record(self, batch: _Batch, outcome: _Outcome) -> None:
+        error = outcome.error
+        by_phone: dict[str, list[int]] = {}
+        for item, phones in batch.lines:
+            for phone in phones:
+                by_phone.setdefault(phone.lstrip("+"), []).append(item)
+        phone_errors = [
+            (item, phone, reason, "")
+            for phone, reason in outcome.phone_errors
+            for item in by_phone.get(phone.lstrip("+"), [-1])
+        ]
+        self.journal.finish(
+            batch.seq,
+            outcome.state,
+            parts=outcome.parts,
+            cost=outcome.cost,
+            balance=outcome.balance,
+            reconciled=outcome.reconciled,
+            error_class=None if error is None else type(error).__name__,
+            error_code=getattr(error, "code", None) if error is not None else None,
+            error=None if error is None else str(error)[:500],
+            phone_errors=phone_errors,
+        )
+        self.batches_done += 1
+        if outcome.state == "sent":
+            self.items_sent += len(batch.lines)
+            self.items_failed += len(phone_errors)
+        elif outcome.state == "failed":
+            self.items_failed += len(batch.lines)
+        elif error is not None and self.stopped_by is None:
+            # held: the run cannot go on (auth, funds, block, no connection); sending: unknown outcome
+            # that reconciling could not settle. Stop taking new batches either way.
+            self.stopped_by = error
+            self.stop.set()
+        self._progress()
+
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(
+                BulkProgress(
+                    self.items_read,
+                    self.batches_done,
+                    self.items_sent,
+                    self.items_failed,
+                    len(self.in_flight),
+                )
+            )
+
+    def _new_batch(self, lines: list[_Line], invalid: list[tuple[int, str, str]]) -> _Batch:
+        request = dict(self.base_request)
+        request["list"] = "\n".join(line.text for line in lines)
+        request["items"] = [line.item for line in lines]
+        pairs = [(line.item, line.phones) for line in lines]
+        message_id = _new_id()
+        check_phone = _check_phone(pairs)
+        seq = self.journal.add_batch(
+            message_id=message_id,
+            first_item=lines[0].item,
+            end_item=lines[-1].item + 1,
+            messages=len(lines),
+            check_phone=check_phone,
+            request=request,
+            invalid=invalid,
+        )
+        return _Batch(seq, message_id, request, check_phone, pairs)
+
+    def resume_batches(self, pool: ThreadPoolExecutor) -> None:
+        """Submit the batches a previous session left unfinished (reconciling the unknown ones)."""
+        for record in self.journal.unfinished():
+            if self.stop.is_set():
+                return
+            self.journal.mark_attempt(record.seq)
+            self._submit(pool, _batch_from_record(record))
+            while len(self.in_flight) >= self.concurrency:
+                self._collect(block=True)
+
+    def run(self, items: Iterable[Item], start: int) -> None:
+        """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time."""
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="smsc-bulk") as pool:
+            try:
+                self.resume_batches(pool)
+                lines: list[_Line] = []
+                invalid: list[tuple[int, str, str]] = []
+                chars = 0
+                self.items_read = start
+                for line, index, error in _iter_lines(items, start):
+                    if self.stop.is_set():
+                        break
+                    self.items_read = index + 1
+                    if line is None:
+                        assert error is not None
+                        invalid.append((index, _reason(error), str(error)[:300]))
+                        self.items_failed += 1
+                        continue
+                    if lines and (
+                        len(lines) >= self.batch_size
+                        or chars + len(line.text) + 1 > self.max_batch_chars
+                    ):
+                        self._dispatch(pool, lines, invalid)
+                        lines, invalid, chars = [], [], 0
+                    lines.append(line)
+                    chars += len(line.text) + 1
+                if lines and not self.stop.is_set():
+                    self._dispatch(pool, lines, invalid)
+                    invalid = []
+                if not self.stop.is_set():
+                    self.journal.add_invalid(invalid)
+                while self.in_flight:
+                    self._collect(block=True)
+            except BaseException:
+                # Interrupted: let the requests in flight finish and record them, then re-raise.
+                self.stop.set()
+                while self.in_flight:
+                    self._collect(block=True)
+                raise
+
+    def _dispatch(
+        self, pool: ThreadPoolExecutor, lines: list[_Line], invalid: list[tuple[int, str, str]]
+    ) -> None:
+        while len(self.in_flight) >= self.concurrency:
+            self._collect(block=True)
+        self._collect(block=False)
+        if self.stop.is_set():
+            return
+        batch = self._new_batch(lines, invalid)
+        self._submit(pool, batch)
+
+
+def _batch_from_record(record: BatchRecord) -> _Batch:
+    lines: list[tuple[int, tuple[str, ...]]] = []
+    items = record.request.get("items") or []
+    for offset, text in enumerate(str(record.request["list"]).split("\n")):
+        phones = tuple(text.split(":", 1)[0].rpartition("|")[2].split(","))
+        item = items[offset] if offset < len(items) else record.first_item + offset
+        lines.append((int(item), phones))
+    return _Batch(
+        record.seq,
+        record.message_id,
+        record.request,
+        record.check_phone,
+        lines,
+        reconcile_first=record.state == "sending",
+        attempts=record.attempts,
+    )
+
+
+def _status_reason(status: int) -> str:
+    from ._codes import MessageStatus
+
+    try:
+        return f"status {status} ({MessageStatus(status).description})"
+    except (ValueError, AttributeError):
+        return f"status {status}"
+
+
+def _run_key(base_request: Mapping[str, Any], batch_size: int, run_key: str | None) -> str:
+    import hashlib
+    import json
+
+    data = json.dumps(
+        {"request": base_request, "batch_size": batch_size, "key": run_key}, sort_keys=True
+    )
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def send_bulk(
+    client: SoapSmsc,
+    messages: Iterable[Item],
+    *,
+    journal: str | Path | None = None,
+    resume: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS,
+    sender: str | None = None,
+    time: str | int | None = None,
+    query: Mapping[str, Any] | None = None,
+    run_key: str | None = None,
+    on_progress: Callable[[BulkProgress], None] | None = None,
+    retry_delay: float = 1.0,
+    max_attempts: int = 3,
+) -> BulkSummary:
+    """Send personalised ``messages`` (ListMessage or ``(phones, mes[, sender])``) in journaled ``list`` batches.
+
+    ``journal`` is a SQLite file; with ``resume=True`` an interrupted run continues from it (the same
+    ``messages`` in the same order must be given again) and sends nothing twice. Without a journal a
+    temporary one is used. ``query`` adds parameters to every request (``cost=3`` and ``err=1`` are
+    added unless given). An item that is a :class:`SmscValidationError` counts as an invalid item.
+    """
+    _check_sizes(batch_size, max_batch_chars, concurrency)
+    extra = {str(k): str(v) for k, v in (query or {}).items()}
+    if "list" in {k.lower() for k in extra}:
+        raise SmscValidationError("query must not hold 'list': the batches build it", field="query")
+    extra.setdefault("cost", "3")
+    extra.setdefault("err", "1")
+    base_request: dict[str, Any] = {"query": extra}
+    if sender is not None:
+        base_request["sender"] = sender
+    if time is not None:
+        base_request["time"] = str(time)
+    temporary: tempfile.TemporaryDirectory[str] | None = None
+    if journal is None:
+        if resume:
+            raise SmscValidationError("resume=True needs the journal of the run", field="resume")
+        temporary = tempfile.TemporaryDirectory(prefix="smsc-bulk-")
+        journal = Path(temporary.name) / "journal.db"
+    path = Path(journal)
+    if resume and not path.exists():
+        raise JournalError(f"there is no journal {path.name} to resume")
+    key = _run_key(base_request, batch_size, run_key)
+    try:
+        with Journal(path) as book:
+            if resume:
+                stored = book.get_meta("run_key")
+                if stored is not None and stored != key:
+                    raise JournalError(
+                        f"{path.name} belongs to another run (different input, template or options)"
+                    )
+            elif not book.is_new():
+                raise JournalError(
+                    f"{path.name} already holds a run; resume it, or choose a new journal file"
+                )
+            book.set_meta("run_key", key)
+            runner = _Runner(
+                client,
+                book,
+                concurrency=concurrency,
+                batch_size=batch_size,
+                max_batch_chars=max_batch_chars,
+                base_request=base_request,
+                on_progress=on_progress,
+                retry_delay=retry_delay,
+                max_attempts=max_attempts,
+            )
+            interrupted = False
+            try:
+                runner.run(messages, book.consumed() if resume else 0)
+            except KeyboardInterrupt:
+                interrupted = True
+            summary = _summary(book, runner, interrupted)
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+    if interrupted:
+        raise BulkInterrupted(summary)
+    return summary
+
+
+class BulkInterrupted(KeyboardInterrupt):
+    """Raised when a bulk run is interrupted (Ctrl-C): ``summary`` tells what was recorded."""
+
+    def __init__(self, summary: BulkSummary) -> None:
+        super().__init__("bulk run interrupted")
+        self.summary = summary
+
+
+def _summary(book: Journal, runner: _Runner, interrupted: bool) -> BulkSummary:
+    totals = book.totals()
+    by_state: dict[str, tuple[int, int]] = totals["by_state"]
+    sent = by_state.get("sent", (0, 0))[1] - totals["rejected_items"]
+    unknown = by_state.get("sending", (0, 0))[1]
+    held = by_state.get("held", (0, 0))[1]
+    batches = sum(count for count, _ in by_state.values())
+    items = max(runner.items_read, book.consumed())
+    failed: dict[str, int] = totals["failed"]
+    complete = not runner.stop.is_set() and not interrupted and unknown == 0 and held == 0
+    return BulkSummary(
+        items=items,
+        sent=sent,
+        failed=failed,
+        invalid=totals["invalid"],
+        unknown=unknown,
+        held=held,
+        batches=batches,
+        parts=totals["parts"],
+        cost=totals["cost"],
+        balance=totals["balance"],
+        reconciled=totals["reconciled"],
+        uncosted_batches=totals["uncosted"],
+        complete=complete,
+        stopped_by=runner.stopped_by,
+        interrupted=interrupted,
+    )
