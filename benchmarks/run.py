@@ -1,0 +1,81 @@
+"""Run the benchmarks: every figure against a baseline measured in the same run, with its target.
+
+    python benchmarks/run.py [--quick] [--only NAME ...]
+
+Everything runs on this machine: the emulator and every server listen on 127.0.0.1 only. ``--quick``
+shrinks every workload (a smoke run, figures not meaningful). Exit status 0 even when a target is
+missed: the report says PASS/MISS per figure; 1 only when a benchmark failed to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+import _common  # noqa: F401  (puts the checkout on sys.path)
+from _common import Figure
+
+BENCHMARKS: dict[str, str] = {
+    "cold_start": "cold start: import + client vs plain zeep, smsc-soap --help",
+    "per_call": "per-call CPU, network stubbed: facade vs plain zeep vs hand-built floor",
+    "emulator": "emulator throughput",
+    "bulk": "bulk: 10,000 personalised messages at 50 ms latency vs a naive loop",
+    "memory": "memory: resident growth of a 100,000-row bulk run",
+}
+
+
+def _load(name: str) -> Callable[[bool], list[Figure]]:
+    module = {
+        "cold_start": "cold_start",
+        "per_call": "per_call",
+        "emulator": "emulator_throughput",
+        "bulk": "bulk",
+        "memory": "memory",
+    }[name]
+    run: Callable[[bool], list[Figure]] = __import__(module).run
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen benchmarks and print their figures; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny workloads (smoke test)")
+    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these")
+    args = parser.parse_args(argv)
+    names = args.only or list(BENCHMARKS)
+    print(
+        f"smsc-soap benchmarks{' (--quick: figures not meaningful)' if args.quick else ''} - "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPU(s), {platform.system()}",
+        flush=True,
+    )
+    failures = 0
+    misses = 0
+    started = time.perf_counter()
+    for name in names:
+        print(f"\n[{name}] {BENCHMARKS[name]}", flush=True)
+        began = time.perf_counter()
+        try:
+            figures = _load(name)(args.quick)
+        except Exception:
+            failures += 1
+            print("  FAILED TO RUN:", flush=True)
+            traceback.print_exc()
+            continue
+        for figure in figures:
+            print(figure.line(), flush=True)
+            misses += figure.passed is False
+        print(f"  ({time.perf_counter() - began:.1f} s)", flush=True)
+    total = time.perf_counter() - started
+    print(
+        f"\n{misses} target(s) missed, {failures} benchmark(s) failed to run, {total:.0f} s in all."
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
