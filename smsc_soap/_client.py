@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
-from collections.abc import Mapping
+import time as _time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ._arguments import Phones, QueryArg, cost_fields, send_fields, status_fields
+from ._budget import ClientBudget
 from ._exceptions import (
     ClientClosedError,
     Delivery,
+    DuplicateSendError,
+    SendConfirmedError,
     SendOutcomeUnknownError,
+    SmscApiError,
     SmscConfigurationError,
+    SmscDeadlineExceededError,
     SmscError,
 )
 from ._hosts import DEFAULT_HOST, get_host, resolve_endpoint
 from ._models import BalanceResult, CostResult, SendResult, StatusResult
 from ._options import SendOptions, make_options
+from ._policy import (
+    Action,
+    Attempts,
+    Reconciler,
+    ReconcileStep,
+    RetryPolicy,
+    describe,
+    retryable,
+    status_says_missing,
+)
 from ._protocol import Protocol, Request, Result, protocol_for
 from ._secrets import Scrubber, Secret
 from ._text import check_text
@@ -29,6 +45,9 @@ __all__ = ["Credentials", "SoapSmsc"]
 #: What ``time=`` takes: a service-format string, 0, an aware datetime, a timedelta, or an hour window.
 TimeArg = str | int | datetime | timedelta | tuple[int, int] | None
 R = TypeVar("R", SendResult, CostResult, StatusResult, BalanceResult)
+
+_log = logging.getLogger("smsc_soap")
+_NO_STATUS: Any = object()
 
 
 class Credentials:
@@ -104,6 +123,7 @@ class SoapSmsc:
         apikey: str | Secret | None = None,
         host: str = DEFAULT_HOST,
         endpoint: str | None = None,
+        mirrors: Sequence[str] | None = None,
         timeout: float = 60.0,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
@@ -111,10 +131,33 @@ class SoapSmsc:
         max_connections: int = 10,
         ca_bundle: str | None = None,
         proxies: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        reconcile: bool = False,
+        breaker_cooldown: float = 600.0,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """Check every setting (no network I/O here).
+
+        ``mirrors`` lists fail-over endpoints; by default the preset's ``www2`` mirror when no
+        ``endpoint`` is given, none for a custom endpoint; ``[]`` disables fail-over. ``timeout`` is
+        the total deadline of a call, retries included. ``retry`` is the :class:`RetryPolicy`
+        (``RetryPolicy(max_attempts=1, send_max_attempts=1)`` turns retries off). ``reconcile=True``
+        makes a send whose reply was lost ask ``get_status`` and resend the identical request at
+        most once, only if the service says the message does not exist and the resend is still
+        covered by SMSC's duplicate window. ``breaker_cooldown`` is how long calls are refused
+        locally after an error 4 (IP blocked). ``sleep`` and ``clock`` (monotonic seconds) are
+        injectable for tests.
+        """
         self._credentials = Credentials(login, psw, apikey)
         self._host = get_host(host)
         self._endpoint = resolve_endpoint(endpoint if endpoint is not None else self._host.endpoint)
+        if mirrors is None:
+            mirrors = [self._host.mirror] if endpoint is None else []
+        if isinstance(mirrors, str) or not isinstance(mirrors, Sequence):
+            raise SmscConfigurationError("mirrors must be a list of URLs", field="mirrors")
+        extra = [resolve_endpoint(url, field="mirrors") for url in mirrors]
+        self._endpoints = tuple(dict.fromkeys([self._endpoint, *extra]))
         self._config = TransportConfig(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
@@ -123,6 +166,21 @@ class SoapSmsc:
             max_connections=max_connections,
             ca_bundle=ca_bundle,
             proxies=proxies or {},
+        )
+        if retry is None:
+            retry = RetryPolicy()
+        if not isinstance(retry, RetryPolicy):
+            raise SmscConfigurationError("retry must be a RetryPolicy", field="retry")
+        if not isinstance(reconcile, bool):
+            raise SmscConfigurationError("reconcile must be True or False", field="reconcile")
+        self._retry = retry
+        self._reconcile = reconcile
+        self._sleep: Callable[[float], None] = sleep or _time.sleep
+        self._clock: Callable[[], float] = clock or _time.monotonic
+        self._budget = ClientBudget(
+            max_connections=self._config.max_connections,
+            breaker_cooldown=breaker_cooldown,
+            clock=self._clock,
         )
         self._scrub = self._credentials.scrubber()
         self._transport = SyncTransport(self._config)
@@ -280,30 +338,197 @@ class SoapSmsc:
         return result
 
     def _execute(self, request: Request) -> Result:
+        """Run one logical call: budgets, attempts, retries, fail-over and (for sends) reconcile."""
         if self._closed:
             raise ClientClosedError("the client is closed", operation=request.operation)
-        deadline_at = time.monotonic() + self._config.deadline
-        error: SmscError | None = None
+        outcome: Result | SmscError
+        key: bytes | None = None
+        if request.is_send:
+            key = self._budget.enter_send(request.body)
+            if key is None:
+                outcome = _in_flight_duplicate(request)
+                raise _detached(outcome)
         try:
-            reply = self._transport.post(self._endpoint, request.body, request.headers, deadline_at)
-            return self._protocol.parse(request, reply, self._scrub)
+            outcome, attempts = self._attempts(request, self._endpoints)
+            if (
+                request.is_send
+                and isinstance(outcome, SmscError)
+                and outcome.delivery is Delivery.UNKNOWN
+            ):
+                if self._reconcile:
+                    outcome = self._reconciled(request, outcome, attempts)
+                else:
+                    outcome = _outcome(request, outcome)
+        finally:
+            if key is not None:
+                self._budget.leave_send(key)
+        if isinstance(outcome, SmscError):
+            raise _detached(outcome)
+        return outcome
+
+    def _attempts(
+        self, request: Request, endpoints: Sequence[str]
+    ) -> tuple[Result | SmscError, Attempts]:
+        """Attempt ``request`` until it succeeds or the policy gives up; never raises SmscError."""
+        started = self._clock()
+        attempts = Attempts(
+            self._retry,
+            is_send=request.is_send,
+            endpoints=endpoints,
+            started_at=started,
+            deadline=started + self._config.deadline,
+        )
+        self._budget.retries.deposit()
+        while True:
+            attempts.sent_at = self._clock()
+            outcome = self._attempt(request, attempts.endpoint, attempts.deadline)
+            if not isinstance(outcome, SmscError):
+                return outcome, attempts
+            if not request.is_send and retryable(outcome, is_send=False):
+                # Reads are idempotent: a retry is safe whatever the transport failure was.
+                outcome.retry_safe = True
+            decision = attempts.decide(outcome, self._clock())
+            if decision.action is Action.GIVE_UP or not self._budget.retries.withdraw():
+                return outcome, attempts
+            _log.debug(
+                "%s failed (%s); %s to attempt %d in %.2f s",
+                request.operation,
+                describe(outcome),
+                decision.action.value,
+                attempts.attempt,
+                decision.delay,
+            )
+            if decision.delay > 0:
+                self._sleep(decision.delay)
+
+    def _attempt(self, request: Request, endpoint: str, deadline: float) -> Result | SmscError:
+        """One request on the wire, inside the budgets; the error is returned, never raised."""
+        operation = request.operation
+        try:
+            probe = self._budget.admit(operation, request.body)
         except SmscError as exc:
-            exc.operation = exc.operation or request.operation
-            error = _outcome(request, exc)
-        raise error
+            return exc
+        remaining = deadline - self._clock()
+        error: SmscError | None = None
+        if remaining <= 0 or not self._budget.acquire_slot(remaining):
+            if probe:
+                self._budget.breaker.release_probe()
+            return SmscDeadlineExceededError(
+                f"{operation}: the deadline passed while waiting for one of the "
+                f"{self._config.max_connections} connection slots; nothing was sent",
+                operation=operation,
+                delivery=Delivery.NOT_SENT,
+                retry_safe=True,
+            )
+        try:
+            # The transport measures real time: map what is left of the deadline onto it.
+            deadline_at = _time.monotonic() + max(0.0, deadline - self._clock())
+            reply = self._transport.post(endpoint, request.body, request.headers, deadline_at)
+            result = self._protocol.parse(request, reply, self._scrub)
+        except SmscError as exc:
+            exc.operation = exc.operation or operation
+            error = exc
+        finally:
+            self._budget.release_slot()
+        self._budget.breaker.record(probe, error)
+        if error is not None:
+            return error
+        return result
+
+    def _reconciled(
+        self, request: Request, error: SmscError, attempts: Attempts
+    ) -> Result | SmscError:
+        """Find out what became of a send whose reply was lost; resend it at most once, if safe."""
+        assert request.message_id is not None and request.phones is not None
+        endpoint = attempts.endpoint  # the host that may hold the message
+        reconciler = Reconciler(self._retry, sent_at=attempts.sent_at)
+        _step, delay = reconciler.start(self._clock())
+        if delay > 0:
+            self._sleep(delay)
+        phone = request.phones.replace(";", ",").split(",")[0].strip()
+        status_request = self._protocol.build(
+            "get_status",
+            status_fields("get_status", request.message_id, phone, 0),
+            self._credentials.fields(),
+        )
+        others = [e for e in self._endpoints if e != endpoint]
+        status, _ = self._attempts(status_request, [endpoint, *others])
+        step = reconciler.on_status(status_says_missing(status), self._clock())
+        _log.debug("reconcile of message %s: %s", request.message_id, step.value)
+        if step is ReconcileStep.CONFIRMED:
+            return _outcome(request, error, status=status, confirmed=True)
+        if step is not ReconcileStep.RESEND:
+            return _outcome(request, error, status=status)
+        reconciler.resend_started()
+        # The identical bytes, to the same host: only then does SMSC's duplicate check protect us.
+        resent = self._attempt(request, endpoint, self._clock() + self._config.deadline)
+        if isinstance(resent, DuplicateSendError):
+            resent.probably_sent = True
+            resent.reconciled = True
+            resent.delivery = Delivery.ACCEPTED
+            return resent
+        if not isinstance(resent, SmscError):
+            return resent
+        if isinstance(resent, SmscApiError):
+            return resent  # the service refused the resend: no message was created
+        return _outcome(
+            request, resent if resent.delivery is Delivery.UNKNOWN else error, status=status
+        )
 
 
-def _outcome(request: Request, error: SmscError) -> SmscError:
+def _detached(error: SmscError) -> SmscError:
+    """Drop the tracebacks of ``error``'s chain: deeper frames hold the envelope (and password) as locals."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        item.__traceback__ = None
+        todo.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
+    return error
+
+
+def _in_flight_duplicate(request: Request) -> SmscError:
+    duplicate = DuplicateSendError(
+        9,
+        operation=request.operation,
+        message_id=request.message_id,
+        detail="an identical send is already in flight in this client; this one was not sent",
+    )
+    duplicate.delivery = Delivery.NOT_SENT
+    return duplicate
+
+
+def _outcome(
+    request: Request, error: SmscError, *, status: object = _NO_STATUS, confirmed: bool = False
+) -> SmscError:
     """For a send whose fate is unknown, the error to raise is SendOutcomeUnknownError."""
     if request.is_send and error.delivery is Delivery.UNKNOWN:
         assert request.message_id is not None and request.phones is not None
+        reconciled = status is not _NO_STATUS
+        if confirmed:
+            return SendConfirmedError(
+                f"{request.operation}: the reply was lost ({error}), but get_status shows message "
+                f"{request.message_id}: it was sent; do not send it again",
+                operation=request.operation,
+                message_id=request.message_id,
+                phones=request.phones,
+                reason=error,
+                reconciled=True,
+                status=status,
+            )
         unknown = SendOutcomeUnknownError(
             f"{request.operation}: the outcome is unknown, the message (id {request.message_id}) "
-            f"may have been created; check get_status before sending again ({error})",
+            f"may have been created; check get_status before sending again ({error})"
+            + (" [reconcile could not settle it]" if reconciled else ""),
             operation=request.operation,
             message_id=request.message_id,
             phones=request.phones,
             reason=error,
+            reconciled=reconciled,
+            status=status if reconciled else None,
         )
         unknown.__cause__ = error
         return unknown

@@ -30,6 +30,7 @@
     │   ├── SmscRedirectError            a 3xx: never followed, the password stays here
     │   └── SmscResponseTooLargeError
     ├── SendOutcomeUnknownError       a send whose fate is unknown: .message_id, .reason (the error behind it)
+    │   └── SendConfirmedError           reconciled: the reply was lost but get_status shows the message
     ├── CircuitOpenError              refused locally while the IP-block breaker is open
     ├── RateLimitedError              refused locally: the service's own limit would be exceeded
     └── ClientClosedError
@@ -54,6 +55,7 @@ __all__ = [
     "MessageForbiddenError",
     "MessageNotFoundError",
     "RateLimitedError",
+    "SendConfirmedError",
     "SendOutcomeUnknownError",
     "SmscApiError",
     "SmscConfigurationError",
@@ -238,12 +240,16 @@ class TooManyRequestsError(SmscApiError):
 class DuplicateSendError(TooManyRequestsError):
     """Error 9 on send: an identical send arrived within a minute, so the service suppressed this one.
 
-    ``probably_sent`` is true when the library itself retried the send: the first attempt most likely
-    created the message.
+    ``probably_sent`` is true when an earlier attempt of the same call may have reached the service
+    (the ``reconcile=True`` resend): that attempt most likely created the message, so ``delivery`` is
+    then ACCEPTED and ``reconciled`` is true. On a first attempt it means another worker sent the
+    identical request within the minute; it is also raised locally, with delivery NOT_SENT, when an
+    identical send is already in flight in this client.
     """
 
     meaning = "identical send request within a minute, or too many concurrent requests"
     probably_sent: bool = False
+    reconciled: bool = False
 
 
 _BY_CODE: dict[int, type[SmscApiError]] = {
@@ -402,18 +408,41 @@ class SendOutcomeUnknownError(SmscError):
 
     ``message_id`` is the id the request carried; ask ``get_status(message_id, phone)`` before sending
     again, or use ``reconcile=True``. ``reason`` is the error that made the outcome unknown.
+    ``reconciled`` is true when the client already asked ``get_status`` (``reconcile=True``) and
+    ``status`` holds what it learnt (a StatusResult, an error, or None).
     """
 
     delivery = Delivery.UNKNOWN
     retry_safe = False
 
     def __init__(
-        self, message: str, *, operation: str, message_id: str, phones: str, reason: SmscError
+        self,
+        message: str,
+        *,
+        operation: str,
+        message_id: str,
+        phones: str,
+        reason: SmscError,
+        reconciled: bool = False,
+        status: object | None = None,
     ) -> None:
         super().__init__(message, operation=operation)
         self.message_id = message_id
         self.phones = phones
         self.reason = reason
+        self.reconciled = reconciled
+        self.status = status
+
+
+class SendConfirmedError(SendOutcomeUnknownError):
+    """The send's reply was lost, but ``get_status`` shows the service has the message: it was sent.
+
+    Raised only with ``reconcile=True``. ``status`` is the StatusResult; the SendResult (parts, cost,
+    balance) is lost. A subclass of SendOutcomeUnknownError, so that code which refuses to resend on
+    an unknown outcome also refuses here; never send this message again.
+    """
+
+    delivery = Delivery.ACCEPTED
 
 
 class CircuitOpenError(SmscError):

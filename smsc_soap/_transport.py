@@ -8,16 +8,21 @@ exception tree with what it means for the message.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import os
+import socket
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import requests
 import urllib3
+import urllib3.connection
 from requests.adapters import HTTPAdapter
 
 from ._exceptions import (
@@ -106,8 +111,10 @@ class RawReply:
 
     status: int
     headers: Mapping[str, str]
-    body: bytes
-    url: str
+    # A hostile server may echo the request (password included): keep the body out of reprs and
+    # traceback locals.
+    body: bytes = field(repr=False)
+    url: str = ""
 
     @property
     def retry_after(self) -> float | None:
@@ -155,6 +162,111 @@ def check_reply_headers(status: int, headers: Mapping[str, str], limit: int) -> 
             )
 
 
+class _Watchdog:
+    """One daemon thread per process that shuts down the socket of a call whose deadline passed.
+
+    Socket timeouts bound each ``recv``, not a whole reply: a server that drips one header byte per
+    second would hold a call forever. Arming the socket here bounds the call by its deadline however
+    the server paces its bytes.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._armed: dict[int, socket.socket] = {}
+        self._tokens = itertools.count(1)
+        self._pid = -1
+
+    def arm(self, sock: socket.socket, deadline_at: float) -> int:
+        """Shut ``sock`` down at ``deadline_at`` (monotonic) unless disarmed first; returns a token."""
+        with self._cond:
+            if self._pid != os.getpid():
+                # After a fork the thread is gone and the heap holds the parent's sockets.
+                self._pid = os.getpid()
+                self._heap, self._armed = [], {}
+                threading.Thread(target=self._run, name="smsc-soap-deadline", daemon=True).start()
+            token = next(self._tokens)
+            self._armed[token] = sock
+            heapq.heappush(self._heap, (deadline_at, token))
+            self._cond.notify()
+            return token
+
+    def disarm(self, token: int) -> None:
+        """Forget ``token``; its socket is left alone."""
+        with self._cond:
+            self._armed.pop(token, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                deadline_at, token = self._heap[0]
+                if token not in self._armed:
+                    heapq.heappop(self._heap)
+                    continue
+                wait = deadline_at - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(min(wait, 60.0))
+                    continue
+                heapq.heappop(self._heap)
+                sock = self._armed.pop(token)
+            try:
+                # The plain socket's shutdown (not SSLSocket's): it wakes the blocked reader at once.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+_WATCHDOG = _Watchdog()
+_current = threading.local()
+
+
+class _DeadlineArmed:
+    """Mixed into urllib3's connection classes: arms the watchdog before the reply is awaited."""
+
+    sock: socket.socket | None
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        deadline_at: float | None = getattr(_current, "deadline_at", None)
+        if deadline_at is not None and self.sock is not None:
+            _current.tokens.append(_WATCHDOG.arm(self.sock, deadline_at))
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_DeadlineArmed, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_DeadlineArmed, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter with connection classes that respect the call deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
 class SyncTransport:
     """Posts envelopes with requests, within the configured limits; safe to share between threads.
 
@@ -194,8 +306,9 @@ class SyncTransport:
         session.proxies = dict(self.config.proxies)
         session.verify = self.config.ca_bundle or True
         size = self.config.max_connections
-        adapter = HTTPAdapter(
-            pool_connections=2,
+        adapter = _Adapter(
+            # One pool per host: the primary and its mirrors.
+            pool_connections=4,
             pool_maxsize=size,
             pool_block=True,
             max_retries=urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0),
@@ -227,23 +340,33 @@ class SyncTransport:
         timeout = (min(cfg.connect_timeout, remaining), min(cfg.read_timeout, remaining))
         session = self._get_session()
         error: SmscTransportError | None = None
+        _current.deadline_at = deadline_at
+        _current.tokens = []
         try:
-            response = session.post(
-                url,
-                data=body,
-                headers=dict(headers),
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-        except Exception as exc:  # mapped below, outside the handler, so no raw cause is chained
-            error = map_requests_error(exc)
-        if error is not None:
-            raise error
-        try:
-            return self._read(response, url, deadline_at)
+            try:
+                response = session.post(
+                    url,
+                    data=body,
+                    headers=dict(headers),
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except (
+                Exception
+            ) as exc:  # mapped below, outside the handler, so no raw cause is chained
+                error = _past_deadline(map_requests_error(exc), deadline_at, cfg.deadline)
+            if error is not None:
+                raise error
+            try:
+                return self._read(response, url, deadline_at)
+            finally:
+                response.close()
         finally:
-            response.close()
+            for token in _current.tokens:
+                _WATCHDOG.disarm(token)
+            _current.deadline_at = None
+            _current.tokens = []
 
     def _read(self, response: requests.Response, url: str, deadline_at: float) -> RawReply:
         headers = {k.lower(): v for k, v in response.headers.items()}
@@ -274,10 +397,25 @@ class SyncTransport:
         except SmscTransportError:
             raise
         except Exception as exc:
-            error = map_requests_error(exc, after_headers=True)
+            error = _past_deadline(
+                map_requests_error(exc, after_headers=True), deadline_at, self.config.deadline
+            )
         if error is not None:
             raise error
         return RawReply(response.status_code, headers, b"".join(chunks), url)
+
+
+def _past_deadline(
+    error: SmscTransportError, deadline_at: float, deadline: float
+) -> SmscTransportError:
+    """A failure after the request left, at or past the deadline, is the watchdog's doing."""
+    if error.delivery is Delivery.UNKNOWN and time.monotonic() >= deadline_at - 0.005:
+        return SmscDeadlineExceededError(
+            f"no complete reply within the {deadline:g} s deadline; the request may have been "
+            "processed",
+            http_status=error.http_status,
+        )
+    return error
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
