@@ -150,6 +150,12 @@ def send_fields(
     """Fields of send_sms/send_sms2 and the message id they carry (assigned here when not given)."""
     _check_operation(operation, options, query)
     merged = _Merged(operation, options, query, _time_extra(operation, time, options, query))
+    if merged.values.get("cost") == "1":
+        # cost=1 turns a send into a price query: nothing is sent and no message id comes back.
+        raise SmscValidationError(
+            "cost=1 sends nothing; ask the price with get_sms_cost2 (cost 0, 2 or 3 send)",
+            field="cost",
+        )
     fields = _phones_and_mes(merged, phones, mes)
     message_id = new_message_id() if id is None else check_id(id)
     fields["id"] = message_id

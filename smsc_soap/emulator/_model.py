@@ -523,7 +523,7 @@ class Emulator:
         return recipients
 
     def _check_text(self, mes: str, query: Mapping[str, str]) -> str:
-        if not mes.strip():
+        if not mes.strip() and not _text_unused(query):
             raise BadParameters("mes is empty")
         if len(mes) > MAX_MES:
             raise BadParameters(f"mes is longer than {MAX_MES} characters")
@@ -545,7 +545,8 @@ class Emulator:
         prepared = []
         for batch in self._batches(fields, query, use_sender=use_sender):
             mes = self._check_text(batch.mes, query)
-            parts = segments(mes).parts
+            # An HLR request or ping-SMS carries no text and is billed once per number.
+            parts = 1 if _text_unused(query) else segments(mes).parts
             prepared.append((batch, mes, parts, self._recipients(account, batch.phones, parts)))
         return prepared
 
@@ -716,3 +717,8 @@ def _region(phone: str) -> str:
         if phone.startswith(prefix):
             return region
     return "Unknown"
+
+
+def _text_unused(query: Mapping[str, str]) -> bool:
+    """Whether the request is an HLR query or a ping-SMS, whose ``mes`` the service does not use."""
+    return query.get("hlr") == "1" or query.get("ping") == "1"

@@ -58,3 +58,17 @@ def test_cost2_and_status2_take_options(
     sent = smsc_client.send_sms2("+79990000001", "Hello")
     status = smsc_client.get_status2(sent.id, "+79990000001", all=1)
     assert status.status in {s.MessageStatus.WAITING, s.MessageStatus.TRANSFERRED}
+
+
+def test_cost_1_on_a_send_points_to_get_sms_cost2(
+    smsc_emulator: EmulatorServer, smsc_client: SoapSmsc
+) -> None:
+    """cost=1 would make send_sms2 a price query with no message id: refused before sending."""
+    for call in (
+        lambda: smsc_client.send_sms2("+79990000001", "Hello", cost=1),
+        lambda: smsc_client.send_sms2("+79990000001", "Hello", query={"cost": 1}),
+    ):
+        with pytest.raises(s.SmscValidationError, match="get_sms_cost2") as info:
+            call()
+        assert info.value.field == "cost"
+    assert smsc_emulator.requests == []
