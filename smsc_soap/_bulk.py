@@ -16,6 +16,7 @@ unfinished, then continues with the items after the last recorded batch.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 import time as _time
@@ -61,6 +62,7 @@ DEFAULT_BATCH_SIZE = 100
 DEFAULT_MAX_BATCH_CHARS = 20_000
 
 Item = ListMessage | tuple[Any, ...] | SmscValidationError
+_LIST_FIELD = re.compile(r"list\[\d+\]\.(\w+)")
 _RUN_LEVEL: tuple[type[SmscError], ...] = (
     AuthenticationError,
     InsufficientFundsError,
@@ -201,9 +203,9 @@ def _line_for(index: int, item: Item) -> _Line:
 def _reason(error: SmscValidationError) -> str:
     """A short reason to count invalid items by: ``invalid phones``, ``invalid mes``, ..."""
     name = getattr(error, "field", None) or "item"
-    message = str(error)
-    if message.startswith("list[") and "]." in message.split(":", 1)[0]:
-        name = message.split(":", 1)[0].split("].", 1)[1]
+    match = _LIST_FIELD.match(str(error))
+    if match is not None:
+        name = match.group(1)
     return f"invalid {name.split('[')[0].split('.')[-1]}"
 
 
