@@ -8,23 +8,46 @@ result or an error means exactly what it means from the sync client. Only the HT
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
+import asyncio
+import logging
+import time as _time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ._arguments import Phones, QueryArg, cost_fields, send_fields, status_fields
 from ._async_transport import AsyncTransport
-from ._client import Credentials, _outcome
-from ._exceptions import ClientClosedError, SmscError
+from ._budget import ClientBudget
+from ._client import Credentials, _detached, _in_flight_duplicate, _outcome
+from ._exceptions import (
+    ClientClosedError,
+    Delivery,
+    DuplicateSendError,
+    SmscApiError,
+    SmscConfigurationError,
+    SmscDeadlineExceededError,
+    SmscError,
+)
 from ._hosts import DEFAULT_HOST, get_host, resolve_endpoint
 from ._models import BalanceResult, CostResult, SendResult, StatusResult
 from ._options import SendOptions, make_options
+from ._policy import (
+    Action,
+    Attempts,
+    Reconciler,
+    ReconcileStep,
+    RetryPolicy,
+    describe,
+    retryable,
+    status_says_missing,
+)
 from ._protocol import Protocol, Request, Result, protocol_for
 from ._secrets import Secret
 from ._transport import TransportConfig
 
 __all__ = ["AsyncSoapSmsc"]
+
+_log = logging.getLogger("smsc_soap")
 
 #: What ``time=`` takes: a service-format string, 0, an aware datetime, a timedelta, or an hour window.
 TimeArg = str | int | datetime | timedelta | tuple[int, int] | None
@@ -48,6 +71,7 @@ class AsyncSoapSmsc:
         apikey: str | Secret | None = None,
         host: str = DEFAULT_HOST,
         endpoint: str | None = None,
+        mirrors: Sequence[str] | None = None,
         timeout: float = 60.0,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
@@ -55,10 +79,22 @@ class AsyncSoapSmsc:
         max_connections: int = 10,
         ca_bundle: str | None = None,
         proxies: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        reconcile: bool = False,
+        breaker_cooldown: float = 600.0,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """Check every setting as :class:`SoapSmsc` does (no I/O); ``sleep`` is a coroutine function."""
         self._credentials = Credentials(login, psw, apikey)
         self._host = get_host(host)
         self._endpoint = resolve_endpoint(endpoint if endpoint is not None else self._host.endpoint)
+        if mirrors is None:
+            mirrors = [self._host.mirror] if endpoint is None else []
+        if isinstance(mirrors, str) or not isinstance(mirrors, Sequence):
+            raise SmscConfigurationError("mirrors must be a list of URLs", field="mirrors")
+        extra = [resolve_endpoint(url, field="mirrors") for url in mirrors]
+        self._endpoints = tuple(dict.fromkeys([self._endpoint, *extra]))
         self._config = TransportConfig(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
@@ -67,6 +103,23 @@ class AsyncSoapSmsc:
             max_connections=max_connections,
             ca_bundle=ca_bundle,
             proxies=proxies or {},
+        )
+        if retry is None:
+            retry = RetryPolicy()
+        if not isinstance(retry, RetryPolicy):
+            raise SmscConfigurationError("retry must be a RetryPolicy", field="retry")
+        if not isinstance(reconcile, bool):
+            raise SmscConfigurationError("reconcile must be True or False", field="reconcile")
+        self._retry = retry
+        self._reconcile = reconcile
+        self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
+        self._clock: Callable[[], float] = clock or _time.monotonic
+        # Rate windows, the IP-block breaker, the retry budget and in-flight duplicate sends are shared
+        # with the sync client's rules; concurrency is bounded by the httpx pool (max_connections).
+        self._budget = ClientBudget(
+            max_connections=self._config.max_connections,
+            breaker_cooldown=breaker_cooldown,
+            clock=self._clock,
         )
         self._scrub = self._credentials.scrubber()
         self._transport = AsyncTransport(self._config)
@@ -225,16 +278,139 @@ class AsyncSoapSmsc:
         return result
 
     async def _execute(self, request: Request) -> Result:
+        """Run one logical call: budgets, attempts, retries, fail-over and (for sends) reconcile."""
         if self._closed:
             raise ClientClosedError("the client is closed", operation=request.operation)
-        deadline_at = time.monotonic() + self._config.deadline
+        outcome: Result | SmscError
+        key: bytes | None = None
+        if request.is_send:
+            key = self._budget.enter_send(request.body)
+            if key is None:
+                raise _detached(_in_flight_duplicate(request))
+        try:
+            outcome, attempts = await self._attempts(request, self._endpoints)
+            if (
+                request.is_send
+                and isinstance(outcome, SmscError)
+                and outcome.delivery is Delivery.UNKNOWN
+            ):
+                if self._reconcile:
+                    outcome = await self._reconciled(request, outcome, attempts)
+                else:
+                    outcome = _outcome(request, outcome)
+        finally:
+            if key is not None:
+                self._budget.leave_send(key)
+        if isinstance(outcome, SmscError):
+            raise _detached(outcome)
+        return outcome
+
+    async def _attempts(
+        self, request: Request, endpoints: Sequence[str]
+    ) -> tuple[Result | SmscError, Attempts]:
+        """Attempt ``request`` until it succeeds or the policy gives up; never raises SmscError."""
+        started = self._clock()
+        attempts = Attempts(
+            self._retry,
+            is_send=request.is_send,
+            endpoints=endpoints,
+            started_at=started,
+            deadline=started + self._config.deadline,
+        )
+        self._budget.retries.deposit()
+        while True:
+            attempts.sent_at = self._clock()
+            outcome = await self._attempt(request, attempts.endpoint, attempts.deadline)
+            if not isinstance(outcome, SmscError):
+                return outcome, attempts
+            if not request.is_send and retryable(outcome, is_send=False):
+                outcome.retry_safe = True  # reads are idempotent
+            decision = attempts.decide(outcome, self._clock())
+            if decision.action is Action.GIVE_UP or not self._budget.retries.withdraw():
+                return outcome, attempts
+            _log.debug(
+                "%s failed (%s); %s to attempt %d in %.2f s",
+                request.operation,
+                describe(outcome),
+                decision.action.value,
+                attempts.attempt,
+                decision.delay,
+            )
+            if decision.delay > 0:
+                await self._sleep(decision.delay)
+
+    async def _attempt(
+        self, request: Request, endpoint: str, deadline: float
+    ) -> Result | SmscError:
+        """One request on the wire, inside the budgets; the error is returned, never raised."""
+        operation = request.operation
+        try:
+            probe = self._budget.admit(operation, request.body)
+        except SmscError as exc:
+            return exc
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            if probe:
+                self._budget.breaker.release_probe()
+            return SmscDeadlineExceededError(
+                f"{operation}: the deadline passed before the request was sent",
+                operation=operation,
+                delivery=Delivery.NOT_SENT,
+                retry_safe=True,
+            )
         error: SmscError | None = None
         try:
-            reply = await self._transport.post(
-                self._endpoint, request.body, request.headers, deadline_at
-            )
-            return self._protocol.parse(request, reply, self._scrub)
+            # The transport measures real time: map what is left of the deadline onto it.
+            deadline_at = _time.monotonic() + remaining
+            reply = await self._transport.post(endpoint, request.body, request.headers, deadline_at)
+            result = self._protocol.parse(request, reply, self._scrub)
         except SmscError as exc:
-            exc.operation = exc.operation or request.operation
-            error = _outcome(request, exc)
-        raise error
+            exc.operation = exc.operation or operation
+            error = exc
+        except BaseException:
+            if probe:
+                self._budget.breaker.release_probe()  # cancelled: the probe settled nothing
+            raise
+        self._budget.breaker.record(probe, error)
+        if error is not None:
+            return error
+        return result
+
+    async def _reconciled(
+        self, request: Request, error: SmscError, attempts: Attempts
+    ) -> Result | SmscError:
+        """Find out what became of a send whose reply was lost; resend it at most once, if safe."""
+        assert request.message_id is not None and request.phones is not None
+        endpoint = attempts.endpoint
+        reconciler = Reconciler(self._retry, sent_at=attempts.sent_at)
+        _step, delay = reconciler.start(self._clock())
+        if delay > 0:
+            await self._sleep(delay)
+        phone = request.phones.replace(";", ",").split(",")[0].strip()
+        status_request = self._protocol.build(
+            "get_status",
+            status_fields("get_status", request.message_id, phone, 0),
+            self._credentials.fields(),
+        )
+        others = [e for e in self._endpoints if e != endpoint]
+        status, _ = await self._attempts(status_request, [endpoint, *others])
+        step = reconciler.on_status(status_says_missing(status), self._clock())
+        _log.debug("reconcile of message %s: %s", request.message_id, step.value)
+        if step is ReconcileStep.CONFIRMED:
+            return _outcome(request, error, status=status, confirmed=True)
+        if step is not ReconcileStep.RESEND:
+            return _outcome(request, error, status=status)
+        reconciler.resend_started()
+        resent = await self._attempt(request, endpoint, self._clock() + self._config.deadline)
+        if isinstance(resent, DuplicateSendError):
+            resent.probably_sent = True
+            resent.reconciled = True
+            resent.delivery = Delivery.ACCEPTED
+            return resent
+        if not isinstance(resent, SmscError):
+            return resent
+        if isinstance(resent, SmscApiError):
+            return resent
+        return _outcome(
+            request, resent if resent.delivery is Delivery.UNKNOWN else error, status=status
+        )

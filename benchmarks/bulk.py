@@ -1,0 +1,109 @@
+"""Bulk: 10,000 personalised messages through the emulator with 50 ms latency, against a naive loop.
+
+The baseline is what a first implementation does: one ``send_sms2`` per message, in sequence; it is timed
+over 200 calls and extrapolated to 10,000. ``send_bulk`` packs the messages into ``list`` requests and
+keeps ``concurrency`` of them in flight; the floor is requests needed x latency / concurrency. The async
+figure posts the same list batches with :class:`AsyncSoapSmsc` from one event loop (no journal: the
+library has no async ``send_bulk`` yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+from _common import Figure, at_least, at_most, info
+from emulator_throughput import EmulatorProcess
+
+LATENCY_MS = 50
+CONCURRENCY = 14
+BATCH = 100
+
+
+def _messages(count: int, offset: int = 0) -> list[tuple[str, str]]:
+    return [
+        (
+            f"7999{(offset + i) % 10_000_000:07d}",
+            f"Hello, customer {offset + i}! Your code is {i % 9973}.",
+        )
+        for i in range(count)
+    ]
+
+
+def _naive(url: str, calls: int) -> float:
+    from smsc_soap import SoapSmsc
+
+    with SoapSmsc("test", "test-password", endpoint=url) as client:
+        client.get_balance()  # connection made, WSDL loaded: time the steady state
+        started = time.perf_counter()
+        for phone, mes in _messages(calls, offset=5_000_000):
+            client.send_sms2(phone, mes)
+        return time.perf_counter() - started
+
+
+def _bulk_sync(url: str, count: int) -> tuple[float, int]:
+    from smsc_soap import SoapSmsc
+    from smsc_soap._bulk import send_bulk
+
+    with SoapSmsc("test", "test-password", endpoint=url, max_connections=CONCURRENCY) as client:
+        client.get_balance()
+        started = time.perf_counter()
+        summary = send_bulk(client, _messages(count), concurrency=CONCURRENCY, batch_size=BATCH)
+        elapsed = time.perf_counter() - started
+    return elapsed, summary.sent
+
+
+async def _bulk_async_run(url: str, count: int) -> tuple[float, int]:
+    from smsc_soap._async_client import AsyncSoapSmsc
+
+    messages = _messages(count, offset=2_000_000)
+    batches = [messages[i : i + BATCH] for i in range(0, len(messages), BATCH)]
+    async with AsyncSoapSmsc(
+        "test", "test-password", endpoint=url, max_connections=CONCURRENCY
+    ) as client:
+        await client.get_balance()
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            *(client.send_sms2(list=batch, query={"cost": 3}) for batch in batches)
+        )
+        elapsed = time.perf_counter() - started
+    return elapsed, sum(1 for _ in results) * BATCH
+
+
+def run(quick: bool) -> list[Figure]:
+    """Measure bulk sending against the naive loop and the floor."""
+    count = 1_000 if quick else 10_000
+    naive_calls = 10 if quick else 200
+    latency = LATENCY_MS / 1000
+    with EmulatorProcess(LATENCY_MS) as emulator:
+        naive = _naive(emulator.url, naive_calls) / naive_calls * count
+        sync_elapsed, sync_sent = _bulk_sync(emulator.url, count)
+        async_elapsed, async_sent = asyncio.run(_bulk_async_run(emulator.url, count))
+    requests_needed = math.ceil(count / BATCH)
+    floor = math.ceil(requests_needed / CONCURRENCY) * latency
+    return [
+        info(
+            f"naive send_sms2 loop, {count:,} msgs (extrapolated)",
+            naive,
+            "s",
+            f"timed over {naive_calls} calls",
+        ),
+        info(f"send_bulk (sync), {count:,} msgs", sync_elapsed, "s", f"{sync_sent:,} sent"),
+        at_least("  speed-up vs naive loop", naive / sync_elapsed, "x", 300),
+        info(
+            "  floor: requests x latency / concurrency",
+            floor,
+            "s",
+            f"{requests_needed} requests, {CONCURRENCY} in flight, {LATENCY_MS} ms",
+        ),
+        at_most("  send_bulk / floor", sync_elapsed / floor, "x", 2.0),
+        info(
+            f"async list batches (AsyncSoapSmsc), {count:,} msgs",
+            async_elapsed,
+            "s",
+            f"{async_sent:,} sent",
+        ),
+        at_least("  speed-up vs naive loop", naive / async_elapsed, "x", 300),
+        at_most("  async / floor", async_elapsed / floor, "x", 2.0),
+    ]

@@ -1,0 +1,30 @@
+"""The benchmark command runs end to end in --quick mode (a smoke test: no timing is asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_benchmarks_run_in_quick_mode() -> None:
+    """benchmarks/run.py --quick runs every benchmark and prints each figure with a verdict."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    out = done.stdout
+    for section in ("[cold_start]", "[per_call]", "[emulator]", "[bulk]", "[memory]"):
+        assert section in out
+    assert "FAILED TO RUN" not in out
+    assert out.count("PASS") + out.count("MISS") >= 10
+    assert "0 benchmark(s) failed to run" in out
