@@ -267,6 +267,18 @@ class _Adapter(HTTPAdapter):
         return manager
 
 
+class _Session(requests.Session):
+    """A session that never looks at a redirect target.
+
+    Even with ``allow_redirects=False``, requests prepares the next hop of a 3xx (``Response.next``) and
+    first reads, and inflates, the whole redirect body, without any size limit. With no target there
+    is no next hop: the 3xx comes back unread and is refused by :func:`check_reply_headers`.
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
+
+
 class SyncTransport:
     """Posts envelopes with requests, within the configured limits; safe to share between threads.
 
@@ -296,7 +308,7 @@ class SyncTransport:
             return self._session
 
     def _new_session(self) -> requests.Session:
-        session = requests.Session()
+        session = _Session()
         session.trust_env = False
         session.max_redirects = 0
         session.headers.clear()
