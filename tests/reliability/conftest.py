@@ -67,14 +67,14 @@ class RawServer:
     ``behaviours`` are used in turn (the last one repeats); ``bodies`` records every request body.
     """
 
-    def __init__(self, *behaviours: Behaviour, tls: Any = None) -> None:
+    def __init__(self, *behaviours: Behaviour, tls: Any = None, port: int = 0) -> None:
         self.behaviours = list(behaviours)
         self.bodies: list[bytes] = []
         self.heads: list[bytes] = []
         self.stop_event = threading.Event()
         self._listener = socket.socket()
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
+        self._listener.bind(("127.0.0.1", port))
         self._listener.listen(64)
         self._tls = tls
         self._threads: list[threading.Thread] = []
