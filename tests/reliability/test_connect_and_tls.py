@@ -271,7 +271,7 @@ def test_tls_to_a_plain_port_is_not_sent(make_client: Callable[..., SoapSmsc]) -
         client = make_client(server.url.replace("http://", "https://"), retry=s._policy.NO_RETRIES)
         _, error = run(lambda: send(client))
     assert isinstance(error, s.SmscError)
-    assert isinstance(error, s.SmscTlsError) or isinstance(error, s.SendOutcomeUnknownError)
+    assert isinstance(error, s.SmscTlsError | s.SendOutcomeUnknownError)
 
 
 def test_plain_http_to_a_tls_port_is_a_typed_error(
