@@ -82,6 +82,8 @@ class Credentials:
         return Scrubber(self.psw, self.apikey)
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_endpoint"):  # a constructor that failed: tracebacks still render it
+            return "SoapSmsc(<not configured>)"
         who = f"login={self.login!r}" if self.login is not None else "apikey=***"
         return f"Credentials({who})"
 
@@ -149,7 +151,17 @@ class SoapSmsc:
         locally after an error 4 (IP blocked). ``sleep`` and ``clock`` (monotonic seconds) are
         injectable for tests.
         """
-        self._credentials = Credentials(login, psw, apikey)
+        # Rebind the raw secrets at once: a setting error raised below carries this frame, and
+        # traceback locals (capture_locals=True) must show Secret('***'), never the password.
+        psw = _wrapped(psw)
+        apikey = _wrapped(apikey)
+        error: SmscError | None = None
+        try:
+            self._credentials = Credentials(login, psw, apikey)
+        except SmscError as exc:  # re-raised detached: the deeper frames hold the raw value
+            error = exc
+        if error is not None:
+            raise _detached(error)
         self._host = get_host(host)
         self._endpoint = resolve_endpoint(endpoint if endpoint is not None else self._host.endpoint)
         if mirrors is None:
@@ -217,6 +229,8 @@ class SoapSmsc:
         self.close()
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_endpoint"):  # a constructor that failed: tracebacks still render it
+            return "SoapSmsc(<not configured>)"
         who = f"login={self.login!r}" if self.login is not None else "apikey=***"
         return f"SoapSmsc({who}, endpoint={self._endpoint!r})"
 
@@ -474,6 +488,13 @@ class SoapSmsc:
         return _outcome(
             request, resent if resent.delivery is Delivery.UNKNOWN else error, status=status
         )
+
+
+def _wrapped(value: str | Secret | None) -> Secret | None:
+    """Hold a credential in a Secret as soon as it arrives (any type: Credentials checks it)."""
+    if value is None or isinstance(value, Secret):
+        return value
+    return Secret(value)
 
 
 def _detached(error: SmscError) -> SmscError:

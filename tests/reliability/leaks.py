@@ -38,11 +38,24 @@ def error_texts(error: BaseException | None) -> Iterable[str]:
         yield repr(item.args)
         yield repr(getattr(item, "__dict__", {}))
     if error is not None:
-        yield "".join(
-            traceback.TracebackException(
-                type(error), error, error.__traceback__, capture_locals=True
-            ).format()
+        rendered = traceback.TracebackException(
+            type(error), error, error.__traceback__, capture_locals=True
         )
+        _library_locals_only(rendered)
+        yield "".join(rendered.format())
+
+
+def _library_locals_only(rendered: traceback.TracebackException) -> None:
+    """Keep captured locals only for smsc_soap's frames: the test's own frames hold the password."""
+    todo: list[traceback.TracebackException | None] = [rendered]
+    while todo:
+        item = todo.pop()
+        if item is None:
+            continue
+        for frame in item.stack:
+            if "smsc_soap" not in frame.filename:
+                frame.locals = None
+        todo.extend([item.__cause__, item.__context__])
 
 
 def record_texts(records: Iterable[logging.LogRecord]) -> Iterable[str]:
