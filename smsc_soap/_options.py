@@ -14,7 +14,7 @@ import functools
 import ipaddress
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -245,6 +245,9 @@ class SendOptions:
     """Multi-line mode for a ready-made ``list`` string whose texts hold real newlines."""
     delete: bool | None = None
     """get_status2 only: delete the message after reading its status (sent as ``del``)."""
+    _query_cache: dict[str, str] | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.list, builtins.list):
@@ -303,7 +306,7 @@ class SendOptions:
 
     def validate(self, operation: str) -> None:
         """Check the rules that depend on the operation (send_sms2, get_sms_cost2 or get_status2)."""
-        set_names = [f.name for f in fields(self) if getattr(self, f.name) is not None]
+        set_names = [name for name in OPTION_NAMES if getattr(self, name) is not None]
         if operation == "get_status2":
             bad = [n for n in set_names if n not in _STATUS_ONLY]
         elif operation == "get_sms_cost2":
@@ -332,21 +335,23 @@ class SendOptions:
         return self._encoded()
 
     def _encoded(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        kind = self.kind
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None:
-                continue
-            key = "del" if f.name == "delete" else f.name
-            out[key] = _ENCODERS[f.name](value, kind)
-        return out
+        # Encoded once (validation in __post_init__ already did the work; a list can be large).
+        cached = self._query_cache
+        if cached is None:
+            cached = {}
+            kind = self.kind
+            for name in OPTION_NAMES:
+                value = getattr(self, name)
+                if value is not None:
+                    cached["del" if name == "delete" else name] = _ENCODERS[name](value, kind)
+            object.__setattr__(self, "_query_cache", cached)
+        return dict(cached)
 
     def __repr__(self) -> str:
         set_fields = ", ".join(
             f"{f.name}={getattr(self, f.name)!r}"
             for f in fields(self)
-            if getattr(self, f.name) is not None
+            if f.init and getattr(self, f.name) is not None
         )
         return f"SendOptions({set_fields})"
 
@@ -391,7 +396,7 @@ for _name in (*KINDS, "tinyurl", "err", "op", "nl", "delete"):
         _ENCODERS[_name] = functools.partial(lambda name, v, k: _flag(name, v), _name)
 del _name
 
-OPTION_NAMES: Final = tuple(f.name for f in fields(SendOptions))
+OPTION_NAMES: Final = tuple(f.name for f in fields(SendOptions) if f.init)
 
 
 def _unknown_option_error(unknown: builtins.list[str]) -> TypeError:
@@ -435,7 +440,7 @@ def make_options(options: SendOptions | None = None, /, **kwargs: Any) -> SendOp
         raise SmscValidationError(
             f"option {clash[0]!r} is given both in options= and as a keyword", field=clash[0]
         )
-    merged = {f.name: getattr(options, f.name) for f in fields(options)}
+    merged = {name: getattr(options, name) for name in OPTION_NAMES}
     merged.update(kwargs)
     return SendOptions(**merged)
 
