@@ -9,6 +9,15 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._async_client import AsyncSoapSmsc
+    from ._bulk import (
+        BulkEstimate,
+        BulkInterrupted,
+        BulkProgress,
+        BulkSummary,
+        estimate_bulk,
+        send_bulk,
+    )
     from ._client import SoapSmsc
     from ._codes import DeliveryError, MessageStatus
     from ._exceptions import (
@@ -46,6 +55,7 @@ if TYPE_CHECKING:
         UndeliverableError,
     )
     from ._hosts import HOSTS, Host
+    from ._journal import JournalError
     from ._listmsg import ListMessage, encode_list
     from ._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
     from ._options import SendOptions
@@ -57,8 +67,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HOSTS",
+    "AsyncSoapSmsc",
     "AuthenticationError",
     "BalanceResult",
+    "BulkEstimate",
+    "BulkInterrupted",
+    "BulkProgress",
+    "BulkSummary",
     "CircuitOpenError",
     "ClientClosedError",
     "CostResult",
@@ -71,6 +86,7 @@ __all__ = [
     "InvalidPhoneError",
     "InvalidTimeError",
     "IpBlockedError",
+    "JournalError",
     "ListMessage",
     "MessageForbiddenError",
     "MessageNotFoundError",
@@ -104,18 +120,25 @@ __all__ = [
     "UndeliverableError",
     "__version__",
     "encode_list",
+    "estimate_bulk",
     "estimate_cost",
     "format_time",
     "format_tz",
     "hours",
     "php_parse_str",
     "segments",
+    "send_bulk",
     "wsdl_path",
 ]
 
 _LOCATIONS = {
+    "AsyncSoapSmsc": "._async_client",
     "AuthenticationError": "._exceptions",
     "BalanceResult": "._models",
+    "BulkEstimate": "._bulk",
+    "BulkInterrupted": "._bulk",
+    "BulkProgress": "._bulk",
+    "BulkSummary": "._bulk",
     "CircuitOpenError": "._exceptions",
     "ClientClosedError": "._exceptions",
     "CostResult": "._models",
@@ -129,6 +152,7 @@ _LOCATIONS = {
     "InvalidPhoneError": "._exceptions",
     "InvalidTimeError": "._exceptions",
     "IpBlockedError": "._exceptions",
+    "JournalError": "._journal",
     "ListMessage": "._listmsg",
     "MessageForbiddenError": "._exceptions",
     "MessageNotFoundError": "._exceptions",
@@ -161,12 +185,14 @@ _LOCATIONS = {
     "TooManyRequestsError": "._exceptions",
     "UndeliverableError": "._exceptions",
     "encode_list": "._listmsg",
+    "estimate_bulk": "._bulk",
     "estimate_cost": "._segments",
     "format_time": "._timefmt",
     "format_tz": "._timefmt",
     "hours": "._timefmt",
     "php_parse_str": "._query",
     "segments": "._segments",
+    "send_bulk": "._bulk",
     "wsdl_path": "._wsdl",
 }
 

@@ -10,9 +10,7 @@ ignored, as in the sync transport.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import ssl
-import sys
 import time
 from collections.abc import Mapping
 
@@ -32,13 +30,6 @@ from ._exceptions import (
 from ._transport import USER_AGENT, RawReply, TransportConfig, check_reply_headers, safe_text
 
 __all__ = ["AsyncTransport", "map_httpx_error"]
-
-# httpcore runs ``import sniffio`` on every request (several times) and falls back to asyncio when it is
-# missing; a missing module is searched for on sys.path each time, which cost about a quarter of the
-# client's CPU in the bulk benchmark. When sniffio is not installed, record it as absent: the import
-# then fails at once, with the same outcome.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 _HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "keep-alive"}
 
