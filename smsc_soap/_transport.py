@@ -398,6 +398,12 @@ class SyncTransport:
                     )
                 chunk = raw.read1(16384, decode_content=False)
                 if not chunk:
+                    if time.monotonic() >= deadline_at - 0.005:
+                        # The watchdog shut the socket: a cut body, not the end of one.
+                        raise SmscDeadlineExceededError(
+                            f"the reply was cut off by the {self.config.deadline:g} s deadline",
+                            http_status=response.status_code,
+                        )
                     break
                 size += len(chunk)
                 if size > limit:

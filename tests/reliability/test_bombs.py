@@ -46,7 +46,7 @@ def _measure(bomb: str) -> dict[str, object]:
 @pytest.mark.slow
 def test_the_memory_measurement_sees_growth() -> None:
     """Control: 100 MB allocated during the measured call shows up in the peak RSS delta."""
-    report = _measure("control-30mb")
+    report = _measure("control-100mb")
     assert report["error"] == "none"
     assert isinstance(report["peak_delta_kb"], int) and report["peak_delta_kb"] > 50 * 1024
 
