@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         MessageForbiddenError,
         MessageNotFoundError,
         RateLimitedError,
+        SendConfirmedError,
         SendOutcomeUnknownError,
         SmscApiError,
         SmscConfigurationError,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from ._listmsg import ListMessage, encode_list
     from ._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
     from ._options import SendOptions
+    from ._policy import RetryPolicy
     from ._query import php_parse_str
     from ._secrets import Secret
     from ._segments import Segments, estimate_cost, segments
@@ -93,8 +95,10 @@ __all__ = [
     "MessageStatus",
     "PhoneError",
     "RateLimitedError",
+    "RetryPolicy",
     "Secret",
     "Segments",
+    "SendConfirmedError",
     "SendOptions",
     "SendOutcomeUnknownError",
     "SendResult",
@@ -159,8 +163,10 @@ _LOCATIONS = {
     "MessageStatus": "._codes",
     "PhoneError": "._models",
     "RateLimitedError": "._exceptions",
+    "RetryPolicy": "._policy",
     "Secret": "._secrets",
     "Segments": "._segments",
+    "SendConfirmedError": "._exceptions",
     "SendOptions": "._options",
     "SendOutcomeUnknownError": "._exceptions",
     "SendResult": "._models",

@@ -31,9 +31,10 @@ SENDS = ("send_sms", "send_sms2")
 
 @pytest.fixture
 def client(httpserver: HTTPServer) -> Iterator[SoapSmsc]:
-    """A client aimed at pytest-httpserver, with short timeouts."""
+    """A client aimed at pytest-httpserver, with short timeouts; retries back off without sleeping."""
+    endpoint = httpserver.url_for("/sys/soap.php")
     with SoapSmsc(
-        "alex", "123", endpoint=httpserver.url_for("/sys/soap.php"), timeout=5, read_timeout=2
+        "alex", "123", endpoint=endpoint, timeout=5, read_timeout=2, sleep=lambda _: None
     ) as c:
         yield c
 
@@ -273,6 +274,7 @@ def test_html_500_page_is_an_http_error(httpserver: HTTPServer, client: SoapSmsc
         client.get_balance()
     assert info.value.http_status == 500 and info.value.retry_safe
     assert isinstance(info.value, s.SmscTransportError)
+    assert len(httpserver.log) == 3  # a read is retried (three attempts in all), then reported
 
 
 @pytest.mark.parametrize("status", [200, 502])

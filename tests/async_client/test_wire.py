@@ -161,14 +161,6 @@ def test_redirect_is_not_followed(
     httpserver: HTTPServer, client: Any, kind: str, request: pytest.FixtureRequest
 ) -> None:
     """A 302 raises SmscRedirectError and the Location is never requested."""
-    if kind == "sync":
-        # requests raises TooManyRedirects before our header check, because the sync transport sets
-        # max_redirects = 0 as well as allow_redirects=False: reported to the transport's owner.
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="sync transport: TooManyRedirects, not SmscRedirectError", strict=True
-            )
-        )
     httpserver.expect_request(PATH).respond_with_data(
         "", status=302, headers={"Location": httpserver.url_for("/elsewhere")}
     )
@@ -235,14 +227,6 @@ def test_total_deadline_bounds_a_dribbling_reply(
     httpserver: HTTPServer, make_client: MakeClient, kind: str, request: pytest.FixtureRequest
 ) -> None:
     """A reply trickling in slower than the deadline is cut off by the deadline."""
-    if kind == "sync":
-        # The sync watchdog shuts the socket down at the deadline; read1 then returns b"" and the
-        # cut-off body is parsed as a complete (empty) reply: reported to the transport's owner.
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="sync transport: deadline cut read as end of body", strict=True
-            )
-        )
 
     def chunks() -> Iterator[bytes]:
         for _ in range(20):
