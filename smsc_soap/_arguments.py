@@ -12,6 +12,7 @@ may hold. With ``list``, ``phones`` and ``mes`` must be empty and are sent as em
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,7 @@ from ._validation import (
     new_message_id,
 )
 
-__all__ = ["Phones", "QueryArg", "cost_fields", "send_fields", "status_fields"]
+__all__ = ["Phones", "QueryArg", "cost_fields", "recipients_of", "send_fields", "status_fields"]
 
 Phones = str | Iterable[str]
 QueryArg = Mapping[str, Any] | str | None
@@ -241,3 +242,24 @@ def status_fields(
     if operation == "get_status2":
         fields["query"] = merged.text
     return fields
+
+
+_LIST_SEPARATOR = re.compile(r"[:;]")
+
+
+def recipients_of(fields: Mapping[str, str]) -> str:
+    """The numbers a send goes to: its ``phones``, or for a ``list`` send the numbers of its lines.
+
+    A send whose outcome is unknown is looked up with ``get_status(id, first number)``, so a list
+    send (empty ``phones``) must still name the numbers it addressed.
+    """
+    if fields.get("phones"):
+        return fields["phones"]
+    text = php_parse_str(fields.get("query", "")).get("list", "")
+    numbers: list[str] = []
+    for line in text.split("\n"):
+        head = _LIST_SEPARATOR.split(line, maxsplit=1)[0]
+        if "|" in head:  # "sender,tz|phones:mes"
+            head = head.split("|", 1)[1]
+        numbers.extend(p.strip() for p in head.split(",") if p.strip())
+    return ",".join(numbers)

@@ -15,7 +15,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from ._arguments import Phones, QueryArg, cost_fields, send_fields, status_fields
+from ._arguments import (
+    Phones,
+    QueryArg,
+    cost_fields,
+    recipients_of,
+    send_fields,
+    status_fields,
+)
 from ._async_transport import AsyncTransport
 from ._budget import ClientBudget
 from ._client import Credentials, _detached, _in_flight_duplicate, _outcome
@@ -271,7 +278,7 @@ class AsyncSoapSmsc:
             fields,
             self._credentials.fields(),
             message_id=message_id,
-            phones=fields["phones"],
+            phones=recipients_of(fields),
         )
         result = await self._execute(request)
         assert isinstance(result, SendResult)

@@ -9,7 +9,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from ._arguments import Phones, QueryArg, cost_fields, send_fields, status_fields
+from ._arguments import (
+    Phones,
+    QueryArg,
+    cost_fields,
+    recipients_of,
+    send_fields,
+    status_fields,
+)
 from ._budget import ClientBudget
 from ._exceptions import (
     ClientClosedError,
@@ -345,7 +352,7 @@ class SoapSmsc:
             fields,
             self._credentials.fields(),
             message_id=message_id,
-            phones=fields["phones"],
+            phones=recipients_of(fields),
         )
         result = self._execute(request)
         assert isinstance(result, SendResult)

@@ -292,3 +292,18 @@ def test_preset_host_has_a_www2_mirror_and_custom_endpoints_none() -> None:
         SoapSmsc("alex", "pw", mirrors=["http://evil.example.com/soap"])
     with pytest.raises(s.SmscConfigurationError):
         SoapSmsc("alex", "pw", mirrors="https://www2.smsc.ru/sys/soap.php")  # type: ignore[arg-type]
+
+
+def test_reconcile_of_a_list_send_asks_status_by_its_first_number(
+    smsc_emulator: EmulatorServer, emulated: Callable[..., SoapSmsc], sleeper: FakeSleep
+) -> None:
+    """A list send (empty phones) whose reply was lost is looked up by its first line's number."""
+    client = emulated(reconcile=True)
+    smsc_emulator.inject(FaultPlan.drop_connection(operations=["send2"], after_processing=True))
+    lines = [s.ListMessage(PHONE, "Привет, Анна!"), s.ListMessage("+79990000002", "Привет, Олег!")]
+    with pytest.raises(SendConfirmedError) as info:
+        client.send_sms2(options=s.SendOptions(list=lines), id="list-1")
+    assert info.value.phones.split(",")[0] == PHONE
+    statuses = [r for r in smsc_emulator.requests if r.operation == "get_status"]
+    assert len(statuses) == 1 and len(_sends(smsc_emulator)) == 1
+    assert [m.text for m in smsc_emulator.messages] == ["Привет, Анна!", "Привет, Олег!"]
