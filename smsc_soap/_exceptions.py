@@ -472,3 +472,11 @@ class ClientClosedError(SmscError):
 
     delivery = Delivery.NOT_SENT
     retry_safe = False
+
+
+# Tracebacks name the public path (smsc_soap.AuthenticationError), not this private module; pickling
+# still finds every class there, through the package's lazy attributes.
+for _cls in list(globals().values()):
+    if isinstance(_cls, type) and issubclass(_cls, Exception) and _cls.__module__ == __name__:
+        _cls.__module__ = "smsc_soap"
+del _cls
