@@ -9,7 +9,6 @@ request exists; rules that depend on the operation are checked by :meth:`SendOpt
 from __future__ import annotations
 
 import builtins
-import difflib
 import functools
 import ipaddress
 import re
@@ -402,6 +401,8 @@ OPTION_NAMES: Final = tuple(f.name for f in fields(SendOptions) if f.init)
 def _unknown_option_error(unknown: builtins.list[str]) -> TypeError:
     hints = []
     for name in unknown:
+        import difflib  # only on this error path: keeps import time down
+
         close = difflib.get_close_matches(name, OPTION_NAMES, n=1)
         hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return TypeError(

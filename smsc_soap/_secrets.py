@@ -7,13 +7,20 @@ XML-escaped and URL-encoded spellings) from any text that came back from a serve
 
 from __future__ import annotations
 
-import html
 from typing import NoReturn
 from urllib.parse import quote, quote_plus
 
 __all__ = ["MASK", "Scrubber", "Secret"]
 
 MASK = "***"
+
+
+def _xml_escape(text: str, *, quote: bool) -> str:
+    # html.escape's rules, without importing html (and html.entities) at start-up.
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if quote:
+        text = text.replace('"', "&quot;").replace("'", "&#x27;")
+    return text
 
 
 class Secret:
@@ -67,8 +74,8 @@ class Scrubber:
             needles.update(
                 {
                     raw,
-                    html.escape(raw, quote=False),
-                    html.escape(raw, quote=True),
+                    _xml_escape(raw, quote=False),
+                    _xml_escape(raw, quote=True),
                     quote(raw, safe=""),
                     quote_plus(raw, safe=""),
                     quote(raw),
