@@ -25,19 +25,18 @@ from ._arguments import (
 )
 from ._async_transport import AsyncTransport
 from ._budget import ClientBudget
-from ._client import Credentials, _detached, _in_flight_duplicate, _outcome
 from ._exceptions import (
     ClientClosedError,
     Delivery,
     DuplicateSendError,
     SmscApiError,
-    SmscConfigurationError,
     SmscDeadlineExceededError,
     SmscError,
 )
-from ._hosts import DEFAULT_HOST, get_host, resolve_endpoint
+from ._hosts import DEFAULT_HOST
 from ._models import BalanceResult, CostResult, SendResult, StatusResult
 from ._options import SendOptions, make_options
+from ._outcomes import detached, in_flight_duplicate, send_outcome
 from ._policy import (
     Action,
     Attempts,
@@ -50,7 +49,7 @@ from ._policy import (
 )
 from ._protocol import Protocol, Request, Result, protocol_for
 from ._secrets import Secret
-from ._transport import TransportConfig
+from ._settings import client_settings, wrap_secret
 
 __all__ = ["AsyncSoapSmsc"]
 
@@ -93,32 +92,36 @@ class AsyncSoapSmsc:
         clock: Callable[[], float] | None = None,
     ) -> None:
         """Check every setting as :class:`SoapSmsc` does (no I/O); ``sleep`` is a coroutine function."""
-        self._credentials = Credentials(login, psw, apikey)
-        self._host = get_host(host)
-        self._endpoint = resolve_endpoint(endpoint if endpoint is not None else self._host.endpoint)
-        if mirrors is None:
-            mirrors = [self._host.mirror] if endpoint is None else []
-        if isinstance(mirrors, str) or not isinstance(mirrors, Sequence):
-            raise SmscConfigurationError("mirrors must be a list of URLs", field="mirrors")
-        extra = [resolve_endpoint(url, field="mirrors") for url in mirrors]
-        self._endpoints = tuple(dict.fromkeys([self._endpoint, *extra]))
-        self._config = TransportConfig(
+        # Credentials become Secrets first: a setting error carries this frame, and traceback locals
+        # (capture_locals=True) must show Secret('***'), never the password.
+        psw = wrap_secret(psw)
+        apikey = wrap_secret(apikey)
+        settings = client_settings(
+            login,
+            psw,
+            apikey,
+            host=host,
+            endpoint=endpoint,
+            mirrors=mirrors,
+            timeout=timeout,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            deadline=timeout,
             max_response_bytes=max_response_bytes,
             max_connections=max_connections,
             ca_bundle=ca_bundle,
-            proxies=proxies or {},
+            proxies=proxies,
+            retry=retry,
+            reconcile=reconcile,
+            breaker_cooldown=breaker_cooldown,
         )
-        if retry is None:
-            retry = RetryPolicy()
-        if not isinstance(retry, RetryPolicy):
-            raise SmscConfigurationError("retry must be a RetryPolicy", field="retry")
-        if not isinstance(reconcile, bool):
-            raise SmscConfigurationError("reconcile must be True or False", field="reconcile")
-        self._retry = retry
-        self._reconcile = reconcile
+        self._settings = settings
+        self._credentials = settings.credentials
+        self._host = settings.host
+        self._endpoint = settings.endpoint
+        self._endpoints = settings.endpoints
+        self._config = settings.transport
+        self._retry = settings.retry
+        self._reconcile = settings.reconcile
         self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self._clock: Callable[[], float] = clock or _time.monotonic
         # Rate windows, the IP-block breaker, the retry budget and in-flight duplicate sends are shared
@@ -128,7 +131,7 @@ class AsyncSoapSmsc:
             breaker_cooldown=breaker_cooldown,
             clock=self._clock,
         )
-        self._scrub = self._credentials.scrubber()
+        self._scrub = settings.scrub
         self._transport = AsyncTransport(self._config)
         self._protocol_obj: Protocol | None = None
         self._closed = False
@@ -293,7 +296,7 @@ class AsyncSoapSmsc:
         if request.is_send:
             key = self._budget.enter_send(request.body)
             if key is None:
-                raise _detached(_in_flight_duplicate(request))
+                raise detached(in_flight_duplicate(request))
         try:
             outcome, attempts = await self._attempts(request, self._endpoints)
             if (
@@ -304,12 +307,12 @@ class AsyncSoapSmsc:
                 if self._reconcile:
                     outcome = await self._reconciled(request, outcome, attempts)
                 else:
-                    outcome = _outcome(request, outcome)
+                    outcome = send_outcome(request, outcome)
         finally:
             if key is not None:
                 self._budget.leave_send(key)
         if isinstance(outcome, SmscError):
-            raise _detached(outcome)
+            raise detached(outcome)
         return outcome
 
     async def _attempts(
@@ -404,9 +407,9 @@ class AsyncSoapSmsc:
         step = reconciler.on_status(status_says_missing(status), self._clock())
         _log.debug("reconcile of message %s: %s", request.message_id, step.value)
         if step is ReconcileStep.CONFIRMED:
-            return _outcome(request, error, status=status, confirmed=True)
+            return send_outcome(request, error, status=status, confirmed=True)
         if step is not ReconcileStep.RESEND:
-            return _outcome(request, error, status=status)
+            return send_outcome(request, error, status=status)
         reconciler.resend_started()
         resent = await self._attempt(request, endpoint, self._clock() + self._config.deadline)
         if isinstance(resent, DuplicateSendError):
@@ -418,6 +421,6 @@ class AsyncSoapSmsc:
             return resent
         if isinstance(resent, SmscApiError):
             return resent
-        return _outcome(
+        return send_outcome(
             request, resent if resent.delivery is Delivery.UNKNOWN else error, status=status
         )

@@ -27,7 +27,14 @@ from ._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
-from ._transport import USER_AGENT, RawReply, TransportConfig, check_reply_headers, safe_text
+from ._transport import (
+    USER_AGENT,
+    RawReply,
+    TransportConfig,
+    check_reply_headers,
+    exception_chain,
+    safe_text,
+)
 
 __all__ = ["AsyncTransport", "map_httpx_error"]
 
@@ -182,23 +189,6 @@ class _Stage:
         self.status: int | None = None
 
 
-def _causes(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        item = todo.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        chain.append(item)
-        todo.extend([item.__cause__, item.__context__])
-        for arg in getattr(item, "args", ()):
-            if isinstance(arg, BaseException):
-                todo.append(arg)
-    return chain
-
-
 def _summary(exc: BaseException) -> str:
     # httpx's texts name the URL at most (never credentials: they travel in the body).
     text = safe_text(exc).replace("\n", " ")
@@ -212,7 +202,7 @@ def map_httpx_error(exc: BaseException, *, after_headers: bool = False) -> SmscT
     connect, no free pooled connection, TLS) are NOT_SENT; anything after the connection was made is
     UNKNOWN.
     """
-    chain = _causes(exc)
+    chain = exception_chain(exc)
 
     def has(*types: type[BaseException]) -> bool:
         return any(isinstance(e, types) for e in chain)

@@ -22,16 +22,14 @@ from ._exceptions import (
     ClientClosedError,
     Delivery,
     DuplicateSendError,
-    SendConfirmedError,
-    SendOutcomeUnknownError,
     SmscApiError,
-    SmscConfigurationError,
     SmscDeadlineExceededError,
     SmscError,
 )
-from ._hosts import DEFAULT_HOST, get_host, resolve_endpoint
+from ._hosts import DEFAULT_HOST
 from ._models import BalanceResult, CostResult, SendResult, StatusResult
 from ._options import SendOptions, make_options
+from ._outcomes import detached, in_flight_duplicate, send_outcome
 from ._policy import (
     Action,
     Attempts,
@@ -43,77 +41,17 @@ from ._policy import (
     status_says_missing,
 )
 from ._protocol import Protocol, Request, Result, protocol_for
-from ._secrets import Scrubber, Secret
-from ._text import check_text
-from ._transport import SyncTransport, TransportConfig
+from ._secrets import Secret
+from ._settings import client_settings, wrap_secret
+from ._transport import SyncTransport
 
-__all__ = ["Credentials", "SoapSmsc"]
+__all__ = ["SoapSmsc"]
 
 #: What ``time=`` takes: a service-format string, 0, an aware datetime, a timedelta, or an hour window.
 TimeArg = str | int | datetime | timedelta | tuple[int, int] | None
 R = TypeVar("R", SendResult, CostResult, StatusResult, BalanceResult)
 
 _log = logging.getLogger("smsc_soap")
-_NO_STATUS: Any = object()
-
-
-class Credentials:
-    """Login and password, or an API key; the secrets are held in :class:`Secret` wrappers."""
-
-    __slots__ = ("apikey", "login", "psw")
-
-    def __init__(
-        self, login: str | None, psw: str | Secret | None, apikey: str | Secret | None
-    ) -> None:
-        if apikey is not None and (login is not None or psw is not None):
-            raise SmscConfigurationError(
-                "pass either login and psw, or apikey, not both", field="apikey"
-            )
-        if apikey is None and (login is None or psw is None):
-            raise SmscConfigurationError(
-                "credentials are missing: pass login and psw, or apikey=", field="login"
-            )
-        self.login = None if login is None else _credential_text(login, "login")
-        self.psw = None if psw is None else Secret(_credential_text(psw, "psw"))
-        self.apikey = None if apikey is None else Secret(_credential_text(apikey, "apikey"))
-
-    def fields(self) -> dict[str, str]:
-        """The credential elements of a request, revealed for the envelope only."""
-        if self.apikey is not None:
-            return {"apikey": self.apikey.reveal()}
-        assert self.login is not None and self.psw is not None
-        return {"login": self.login, "psw": self.psw.reveal()}
-
-    def scrubber(self) -> Scrubber:
-        """A scrubber that masks these secrets in any text."""
-        return Scrubber(self.psw, self.apikey)
-
-    def __repr__(self) -> str:
-        if not hasattr(self, "_endpoint"):  # a constructor that failed: tracebacks still render it
-            return "SoapSmsc(<not configured>)"
-        who = f"login={self.login!r}" if self.login is not None else "apikey=***"
-        return f"Credentials({who})"
-
-
-def _credential_text(value: object, field: str) -> str:
-    if isinstance(value, Secret):
-        value = value.reveal()
-    if not isinstance(value, str):
-        # Never echo the value: it may be a secret.
-        raise SmscConfigurationError(
-            f"{field} must be a str, not {type(value).__name__}", field=field
-        )
-    if not value or value != value.strip() or any(c in value for c in "\r\n\t\x00"):
-        raise SmscConfigurationError(
-            f"{field} is empty or has surrounding spaces or control characters", field=field
-        )
-    try:
-        check_text(value, field, single_line=True)
-    except SmscError:
-        raise SmscConfigurationError(
-            f"{field} contains characters that cannot be sent", field=field
-        ) from None
-    return value
 
 
 class SoapSmsc:
@@ -160,40 +98,34 @@ class SoapSmsc:
         """
         # Rebind the raw secrets at once: a setting error raised below carries this frame, and
         # traceback locals (capture_locals=True) must show Secret('***'), never the password.
-        psw = _wrapped(psw)
-        apikey = _wrapped(apikey)
-        error: SmscError | None = None
-        try:
-            self._credentials = Credentials(login, psw, apikey)
-        except SmscError as exc:  # re-raised detached: the deeper frames hold the raw value
-            error = exc
-        if error is not None:
-            raise _detached(error)
-        self._host = get_host(host)
-        self._endpoint = resolve_endpoint(endpoint if endpoint is not None else self._host.endpoint)
-        if mirrors is None:
-            mirrors = [self._host.mirror] if endpoint is None else []
-        if isinstance(mirrors, str) or not isinstance(mirrors, Sequence):
-            raise SmscConfigurationError("mirrors must be a list of URLs", field="mirrors")
-        extra = [resolve_endpoint(url, field="mirrors") for url in mirrors]
-        self._endpoints = tuple(dict.fromkeys([self._endpoint, *extra]))
-        self._config = TransportConfig(
+        psw = wrap_secret(psw)
+        apikey = wrap_secret(apikey)
+        settings = client_settings(
+            login,
+            psw,
+            apikey,
+            host=host,
+            endpoint=endpoint,
+            mirrors=mirrors,
+            timeout=timeout,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            deadline=timeout,
             max_response_bytes=max_response_bytes,
             max_connections=max_connections,
             ca_bundle=ca_bundle,
-            proxies=proxies or {},
+            proxies=proxies,
+            retry=retry,
+            reconcile=reconcile,
+            breaker_cooldown=breaker_cooldown,
         )
-        if retry is None:
-            retry = RetryPolicy()
-        if not isinstance(retry, RetryPolicy):
-            raise SmscConfigurationError("retry must be a RetryPolicy", field="retry")
-        if not isinstance(reconcile, bool):
-            raise SmscConfigurationError("reconcile must be True or False", field="reconcile")
-        self._retry = retry
-        self._reconcile = reconcile
+        self._settings = settings
+        self._credentials = settings.credentials
+        self._host = settings.host
+        self._endpoint = settings.endpoint
+        self._endpoints = settings.endpoints
+        self._config = settings.transport
+        self._retry = settings.retry
+        self._reconcile = settings.reconcile
         self._sleep: Callable[[float], None] = sleep or _time.sleep
         self._clock: Callable[[], float] = clock or _time.monotonic
         self._budget = ClientBudget(
@@ -201,7 +133,7 @@ class SoapSmsc:
             breaker_cooldown=breaker_cooldown,
             clock=self._clock,
         )
-        self._scrub = self._credentials.scrubber()
+        self._scrub = settings.scrub
         self._transport = SyncTransport(self._config)
         self._protocol_obj: Protocol | None = None
         self._protocol_lock = threading.Lock()
@@ -367,8 +299,8 @@ class SoapSmsc:
         if request.is_send:
             key = self._budget.enter_send(request.body)
             if key is None:
-                outcome = _in_flight_duplicate(request)
-                raise _detached(outcome)
+                outcome = in_flight_duplicate(request)
+                raise detached(outcome)
         try:
             outcome, attempts = self._attempts(request, self._endpoints)
             if (
@@ -379,12 +311,12 @@ class SoapSmsc:
                 if self._reconcile:
                     outcome = self._reconciled(request, outcome, attempts)
                 else:
-                    outcome = _outcome(request, outcome)
+                    outcome = send_outcome(request, outcome)
         finally:
             if key is not None:
                 self._budget.leave_send(key)
         if isinstance(outcome, SmscError):
-            raise _detached(outcome)
+            raise detached(outcome)
         return outcome
 
     def _attempts(
@@ -477,9 +409,9 @@ class SoapSmsc:
         step = reconciler.on_status(status_says_missing(status), self._clock())
         _log.debug("reconcile of message %s: %s", request.message_id, step.value)
         if step is ReconcileStep.CONFIRMED:
-            return _outcome(request, error, status=status, confirmed=True)
+            return send_outcome(request, error, status=status, confirmed=True)
         if step is not ReconcileStep.RESEND:
-            return _outcome(request, error, status=status)
+            return send_outcome(request, error, status=status)
         reconciler.resend_started()
         # The identical bytes, to the same host: only then does SMSC's duplicate check protect us.
         resent = self._attempt(request, endpoint, self._clock() + self._config.deadline)
@@ -492,72 +424,6 @@ class SoapSmsc:
             return resent
         if isinstance(resent, SmscApiError):
             return resent  # the service refused the resend: no message was created
-        return _outcome(
+        return send_outcome(
             request, resent if resent.delivery is Delivery.UNKNOWN else error, status=status
         )
-
-
-def _wrapped(value: str | Secret | None) -> Secret | None:
-    """Hold a credential in a Secret as soon as it arrives (any type: Credentials checks it)."""
-    if value is None or isinstance(value, Secret):
-        return value
-    return Secret(value)
-
-
-def _detached(error: SmscError) -> SmscError:
-    """Drop the tracebacks of ``error``'s chain: deeper frames hold the envelope (and password) as locals."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [error]
-    while todo:
-        item = todo.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        item.__traceback__ = None
-        todo.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
-    return error
-
-
-def _in_flight_duplicate(request: Request) -> SmscError:
-    duplicate = DuplicateSendError(
-        9,
-        operation=request.operation,
-        message_id=request.message_id,
-        detail="an identical send is already in flight in this client; this one was not sent",
-    )
-    duplicate.delivery = Delivery.NOT_SENT
-    return duplicate
-
-
-def _outcome(
-    request: Request, error: SmscError, *, status: object = _NO_STATUS, confirmed: bool = False
-) -> SmscError:
-    """For a send whose fate is unknown, the error to raise is SendOutcomeUnknownError."""
-    if request.is_send and error.delivery is Delivery.UNKNOWN:
-        assert request.message_id is not None and request.phones is not None
-        reconciled = status is not _NO_STATUS
-        if confirmed:
-            return SendConfirmedError(
-                f"{request.operation}: the reply was lost ({error}), but get_status shows message "
-                f"{request.message_id}: it was sent; do not send it again",
-                operation=request.operation,
-                message_id=request.message_id,
-                phones=request.phones,
-                reason=error,
-                reconciled=True,
-                status=status,
-            )
-        unknown = SendOutcomeUnknownError(
-            f"{request.operation}: the outcome is unknown, the message (id {request.message_id}) "
-            f"may have been created; check get_status before sending again ({error})"
-            + (" [reconcile could not settle it]" if reconciled else ""),
-            operation=request.operation,
-            message_id=request.message_id,
-            phones=request.phones,
-            reason=error,
-            reconciled=reconciled,
-            status=status if reconciled else None,
-        )
-        unknown.__cause__ = error
-        return unknown
-    return error

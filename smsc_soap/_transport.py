@@ -436,7 +436,8 @@ def _past_deadline(
     return error
 
 
-def _causes(exc: BaseException) -> list[BaseException]:
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception behind it (causes, contexts, wrapped args and urllib3 reasons)."""
     chain: list[BaseException] = []
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
@@ -484,7 +485,7 @@ def map_requests_error(exc: BaseException, *, after_headers: bool = False) -> Sm
     Only failures that prove nothing left the process (DNS, refused or timed-out connect, TLS) are
     NOT_SENT; everything after the connection was made is UNKNOWN.
     """
-    chain = _causes(exc)
+    chain = exception_chain(exc)
     kinds = tuple(type(e) for e in chain)
 
     def has(*types: type[BaseException]) -> bool:
