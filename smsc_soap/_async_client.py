@@ -170,6 +170,8 @@ class AsyncSoapSmsc:
         await self.aclose()
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_endpoint"):  # a constructor that failed: tracebacks still render it
+            return "AsyncSoapSmsc(<not configured>)"
         who = f"login={self.login!r}" if self.login is not None else "apikey=***"
         return f"AsyncSoapSmsc({who}, endpoint={self._endpoint!r})"
 

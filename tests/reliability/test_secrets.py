@@ -136,3 +136,25 @@ def test_detached_errors_carry_no_deep_frames(make_client: Callable[..., SoapSms
         names.append(tb.tb_frame.f_code.co_name)
         tb = tb.tb_next
     assert "post" not in names and "_read" not in names and "_parse" not in names
+
+
+@pytest.mark.parametrize("client_class", [s.SoapSmsc, s.AsyncSoapSmsc], ids=["sync", "async"])
+@pytest.mark.parametrize(
+    "settings",
+    [{"endpoint": "http://example.com/x"}, {"timeout": -1}, {"mirrors": "x"}, {"apikey": "k"}],
+    ids=["plain-http", "timeout", "mirrors", "apikey-and-psw"],
+)
+def test_constructor_errors_keep_the_password_out_of_traceback_locals(
+    sentinel_psw: str, client_class: type, settings: dict[str, object]
+) -> None:
+    """A refused setting raises from frames whose locals show the password only as Secret('***')."""
+    import traceback
+
+    with pytest.raises(s.SmscConfigurationError) as info:
+        client_class("alex", sentinel_psw, **settings)
+    # The library's frames only: this test function's own locals hold the sentinel, of course.
+    assert info.tb.tb_next is not None
+    frames = traceback.StackSummary.extract(traceback.walk_tb(info.tb.tb_next), capture_locals=True)
+    rendered = "".join(frames.format())
+    assert "__init__" in rendered and sentinel_psw not in rendered
+    assert "Secret('***')" in rendered
