@@ -20,12 +20,13 @@ import re
 import tempfile
 import threading
 import time as _time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._exceptions import (
     AuthenticationError,
@@ -296,13 +297,24 @@ def _check_sizes(batch_size: int, max_batch_chars: int, concurrency: int) -> Non
 
 # ------------------------------------------------------------------------------------ sending
 
+#: A step of a batch's delivery plan, performed by a driver: send the batch's request, ask the status
+#: of its message, or sleep this many seconds.
+_SEND: Final = "send"
+_STATUS: Final = "status"
+Step = Literal["send", "status"] | float
+Plan = Generator[Step, Any, _Outcome]
 
-class _Runner:
-    """One session of a bulk run: the producer loop on the calling thread, sends on a pool."""
+
+class _Session:
+    """What both drivers share in one session of a bulk run: batching, journal, decisions, counters.
+
+    Only the driver's own thread (the caller's thread, or the event loop) calls the methods that touch
+    the journal (:meth:`chunks`, :meth:`open_batch`, :meth:`record`, :meth:`resumable`); :meth:`plan`
+    and :meth:`send_args` are pure and may run anywhere.
+    """
 
     def __init__(
         self,
-        client: SoapSmsc,
         journal: Journal,
         *,
         concurrency: int,
@@ -313,7 +325,6 @@ class _Runner:
         retry_delay: float,
         max_attempts: int,
     ) -> None:
-        self.client = client
         self.journal = journal
         self.concurrency = concurrency
         self.batch_size = batch_size
@@ -325,61 +336,110 @@ class _Runner:
         self.stop = threading.Event()
         self.stopped_by: SmscError | None = None
         self.items_read = self.batches_done = self.items_sent = self.items_failed = 0
-        self.in_flight: dict[Future[_Outcome], _Batch] = {}
+        self.in_flight = 0  # kept up to date by the driver, for progress reports
 
-    # ----- the worker side (no journal access here) ----------------------------------------------
+    # ----- batching --------------------------------------------------------------------------------
 
-    def _send_once(self, batch: _Batch) -> _Outcome:
+    def chunks(
+        self, items: Iterable[Item], start: int
+    ) -> Iterator[tuple[list[_Line], list[tuple[int, str, str]]]]:
+        """Yield each full batch's lines and the invalid items read before them; stop when told.
+
+        The last chunk may have no lines (only invalid items, to record with ``add_invalid``).
+        """
+        lines: list[_Line] = []
+        invalid: list[tuple[int, str, str]] = []
+        chars = 0
+        self.items_read = start
+        for line, index, error in _iter_lines(items, start):
+            if self.stop.is_set():
+                return
+            self.items_read = index + 1
+            if line is None:
+                assert error is not None
+                invalid.append((index, _reason(error), str(error)[:300]))
+                self.items_failed += 1
+                continue
+            size = len(line.text) + 1
+            if lines and (len(lines) >= self.batch_size or chars + size > self.max_batch_chars):
+                yield lines, invalid
+                lines, invalid, chars = [], [], 0
+                if self.stop.is_set():
+                    return
+            lines.append(line)
+            chars += size
+        if not self.stop.is_set() and (lines or invalid):
+            yield lines, invalid
+
+    def open_batch(self, lines: list[_Line], invalid: list[tuple[int, str, str]]) -> _Batch:
+        """Journal a new batch in state ``sending`` (with the invalid items before it); commit first."""
+        request = dict(self.base_request)
+        request["list"] = "\n".join([line.text for line in lines])
+        request["items"] = [line.item for line in lines]
+        pairs = [(line.item, line.phones) for line in lines]
+        message_id = _new_id()
+        check_phone = _check_phone(pairs)
+        seq = self.journal.add_batch(
+            message_id=message_id,
+            first_item=lines[0].item,
+            end_item=lines[-1].item + 1,
+            messages=len(lines),
+            check_phone=check_phone,
+            request=request,
+            invalid=invalid,
+        )
+        return _Batch(seq, message_id, request, check_phone, pairs)
+
+    def add_invalid(self, invalid: list[tuple[int, str, str]]) -> None:
+        """Record invalid items read after the last batch."""
+        self.journal.add_invalid(invalid)
+
+    def resumable(self) -> Iterator[_Batch]:
+        """Yield the batches a previous session left unfinished, each marked as attempted again."""
+        for record in self.journal.unfinished():
+            if self.stop.is_set():
+                return
+            self.journal.mark_attempt(record.seq)
+            yield _batch_from_record(record)
+
+    # ----- delivery decisions (no I/O: the driver performs each step) ------------------------------
+
+    @staticmethod
+    def send_args(batch: _Batch) -> dict[str, Any]:
+        """The keyword arguments of ``send_sms2("", "", **args)`` that send ``batch`` (always the same)."""
         request = batch.request
         query: dict[str, str] = dict(request["query"])
         query["list"] = request["list"]
-        result = self.client.send_sms2(
-            "",
-            "",
-            id=batch.message_id,
-            sender=request.get("sender"),
-            time=request.get("time"),
-            query=query,
-        )
-        return _Outcome(
-            "sent",
-            parts=result.cnt,
-            cost=result.cost,
-            balance=result.balance,
-            phone_errors=[(e.phone, _status_reason(int(e.status))) for e in result.errors],
-        )
+        return {
+            "id": batch.message_id,
+            "sender": request.get("sender"),
+            "time": request.get("time"),
+            "query": query,
+        }
 
-    def _reconcile(self, batch: _Batch) -> _Outcome | None:
-        """Ask the service whether the batch's message exists: an outcome when found, None when not."""
-        if batch.check_phone is None:
-            raise SmscValidationError(
-                "the batch has no plain phone number to check its status by", field="phones"
-            )
-        try:
-            self.client.get_status(batch.message_id, batch.check_phone)
-        except MessageNotFoundError:
-            return None
-        return _Outcome("sent", reconciled=True)
+    def plan(self, batch: _Batch) -> Plan:
+        """Send a batch once, reconciling whenever its outcome is unknown; never sends it twice.
 
-    def deliver(self, batch: _Batch) -> _Outcome:
-        """Send a batch once, reconciling whenever its outcome is unknown; never sends it twice."""
+        A generator: it yields the steps to perform (``_SEND``, ``_STATUS``, or a delay); the driver
+        sends back each step's result, or throws in the :class:`SmscError` it raised. It returns the
+        outcome.
+        """
         unknown: SmscError | None = None
         try:
-            if batch.reconcile_first:
-                found = self._reconcile(batch)
-                if found is not None:
-                    return found
+            if batch.reconcile_first and (yield from self._found(batch)):
+                return _Outcome("sent", reconciled=True)
             for attempt in range(self.max_attempts):
                 if self.stop.is_set() and attempt > 0:
                     break
                 try:
-                    return self._send_once(batch)
+                    result = yield _SEND
                 except (SendOutcomeUnknownError, DuplicateSendError) as exc:
                     unknown = exc
-                    _time.sleep(self.retry_delay * (attempt + 1))
-                    found = self._reconcile(batch)
-                    if found is not None:
-                        return found
+                    delay = self.retry_delay * (attempt + 1)
+                    if delay > 0:
+                        yield delay
+                    if (yield from self._found(batch)):
+                        return _Outcome("sent", reconciled=True)
                 except SmscApiError as exc:
                     if isinstance(exc, _RUN_LEVEL):
                         return _Outcome("held", error=exc)
@@ -391,39 +451,49 @@ class _Runner:
                         return _Outcome("held", error=exc)
                     unknown = exc
                     break
+                else:
+                    return _Outcome(
+                        "sent",
+                        parts=result.cnt,
+                        cost=result.cost,
+                        balance=result.balance,
+                        phone_errors=[
+                            (e.phone, _status_reason(int(e.status))) for e in result.errors
+                        ],
+                    )
         except SmscError as exc:  # reconciling failed: the outcome stays unknown
             unknown = exc
         return _Outcome("sending", error=unknown)
 
-    # ----- the producer side (owns the journal) --------------------------------------------------
+    @staticmethod
+    def _found(batch: _Batch) -> Generator[Step, Any, bool]:
+        """Ask the service whether the batch's message exists (``get_status`` of its first number)."""
+        if batch.check_phone is None:
+            raise SmscValidationError(
+                "the batch has no plain phone number to check its status by", field="phones"
+            )
+        try:
+            yield _STATUS
+        except MessageNotFoundError:
+            return False
+        return True
 
-    def _submit(self, pool: ThreadPoolExecutor, batch: _Batch) -> None:
-        future = pool.submit(self.deliver, batch)
-        self.in_flight[future] = batch
+    # ----- outcomes --------------------------------------------------------------------------------
 
-    def _collect(self, *, block: bool) -> None:
-        if not self.in_flight:
-            return
-        done, _ = wait(
-            list(self.in_flight),
-            timeout=None if block else 0,
-            return_when=FIRST_COMPLETED,
-        )
-        for future in done:
-            batch = self.in_flight.pop(future)
-            self._record(batch, future.result())
-
-    def _record(self, batch: _Batch, outcome: _Outcome) -> None:
+    def record(self, batch: _Batch, outcome: _Outcome) -> None:
+        """Journal a batch's outcome; a run-level failure or an unsettled outcome stops the run."""
         error = outcome.error
-        by_phone: dict[str, list[int]] = {}
-        for item, phones in batch.lines:
-            for phone in phones:
-                by_phone.setdefault(phone.lstrip("+"), []).append(item)
-        phone_errors = [
-            (item, phone, reason, "")
-            for phone, reason in outcome.phone_errors
-            for item in by_phone.get(phone.lstrip("+"), [-1])
-        ]
+        phone_errors: list[tuple[int, str, str, str]] = []
+        if outcome.phone_errors:
+            by_phone: dict[str, list[int]] = {}
+            for item, phones in batch.lines:
+                for phone in phones:
+                    by_phone.setdefault(phone.lstrip("+"), []).append(item)
+            phone_errors = [
+                (item, phone, reason, "")
+                for phone, reason in outcome.phone_errors
+                for item in by_phone.get(phone.lstrip("+"), [-1])
+            ]
         self.journal.finish(
             batch.seq,
             outcome.state,
@@ -447,9 +517,10 @@ class _Runner:
             # that reconciling could not settle. Stop taking new batches either way.
             self.stopped_by = error
             self.stop.set()
-        self._progress()
+        self.progress()
 
-    def _progress(self) -> None:
+    def progress(self) -> None:
+        """Report progress to ``on_progress``, if given."""
         if self.on_progress is not None:
             self.on_progress(
                 BulkProgress(
@@ -457,88 +528,100 @@ class _Runner:
                     self.batches_done,
                     self.items_sent,
                     self.items_failed,
-                    len(self.in_flight),
+                    self.in_flight,
                 )
             )
 
-    def _new_batch(self, lines: list[_Line], invalid: list[tuple[int, str, str]]) -> _Batch:
-        request = dict(self.base_request)
-        request["list"] = "\n".join(line.text for line in lines)
-        request["items"] = [line.item for line in lines]
-        pairs = [(line.item, line.phones) for line in lines]
-        message_id = _new_id()
-        check_phone = _check_phone(pairs)
-        seq = self.journal.add_batch(
-            message_id=message_id,
-            first_item=lines[0].item,
-            end_item=lines[-1].item + 1,
-            messages=len(lines),
-            check_phone=check_phone,
-            request=request,
-            invalid=invalid,
-        )
-        return _Batch(seq, message_id, request, check_phone, pairs)
 
-    def resume_batches(self, pool: ThreadPoolExecutor) -> None:
-        """Submit the batches a previous session left unfinished (reconciling the unknown ones)."""
-        for record in self.journal.unfinished():
-            if self.stop.is_set():
-                return
-            self.journal.mark_attempt(record.seq)
-            self._submit(pool, _batch_from_record(record))
-            while len(self.in_flight) >= self.concurrency:
-                self._collect(block=True)
+def _drive(plan: Plan, perform: Callable[[Step], object]) -> _Outcome:
+    """Run a delivery plan with a blocking ``perform``; SmscErrors go back into the plan."""
+    value: object = None
+    error: SmscError | None = None
+    try:
+        while True:
+            try:
+                step = plan.send(value) if error is None else plan.throw(error)
+            except StopIteration as done:
+                outcome: _Outcome = done.value
+                return outcome
+            value = error = None
+            try:
+                value = perform(step)
+            except SmscError as exc:
+                error = exc
+    finally:
+        plan.close()
+
+
+class _Runner:
+    """The thread driver: the producer loop on the calling thread, sends on a pool of threads."""
+
+    def __init__(self, client: SoapSmsc, session: _Session) -> None:
+        self.client = client
+        self.session = session
+        self.in_flight: dict[Future[_Outcome], _Batch] = {}
+
+    def _perform(self, batch: _Batch, step: Step) -> object:
+        if step == _SEND:
+            return self.client.send_sms2("", "", **self.session.send_args(batch))
+        if step == _STATUS:
+            assert batch.check_phone is not None
+            return self.client.get_status(batch.message_id, batch.check_phone)
+        assert isinstance(step, float | int)
+        _time.sleep(step)
+        return None
+
+    def deliver(self, batch: _Batch) -> _Outcome:
+        """Run the batch's plan on this (worker) thread; no journal access here."""
+        return _drive(self.session.plan(batch), lambda step: self._perform(batch, step))
+
+    def _submit(self, pool: ThreadPoolExecutor, batch: _Batch) -> None:
+        future = pool.submit(self.deliver, batch)
+        self.in_flight[future] = batch
+        self.session.in_flight = len(self.in_flight)
+
+    def _collect(self, *, block: bool) -> None:
+        if not self.in_flight:
+            return
+        done, _ = wait(
+            list(self.in_flight),
+            timeout=None if block else 0,
+            return_when=FIRST_COMPLETED,
+        )
+        for future in done:
+            batch = self.in_flight.pop(future)
+            self.session.in_flight = len(self.in_flight)
+            self.session.record(batch, future.result())
+
+    def _room(self) -> None:
+        while len(self.in_flight) >= self.session.concurrency:
+            self._collect(block=True)
+        self._collect(block=False)
 
     def run(self, items: Iterable[Item], start: int) -> None:
         """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time."""
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="smsc-bulk") as pool:
+        session = self.session
+        with ThreadPoolExecutor(session.concurrency, thread_name_prefix="smsc-bulk") as pool:
             try:
-                self.resume_batches(pool)
-                lines: list[_Line] = []
-                invalid: list[tuple[int, str, str]] = []
-                chars = 0
-                self.items_read = start
-                for line, index, error in _iter_lines(items, start):
-                    if self.stop.is_set():
+                for batch in session.resumable():
+                    self._submit(pool, batch)
+                    self._room()
+                for lines, invalid in session.chunks(items, start):
+                    if not lines:
+                        session.add_invalid(invalid)
                         break
-                    self.items_read = index + 1
-                    if line is None:
-                        assert error is not None
-                        invalid.append((index, _reason(error), str(error)[:300]))
-                        self.items_failed += 1
-                        continue
-                    if lines and (
-                        len(lines) >= self.batch_size
-                        or chars + len(line.text) + 1 > self.max_batch_chars
-                    ):
-                        self._dispatch(pool, lines, invalid)
-                        lines, invalid, chars = [], [], 0
-                    lines.append(line)
-                    chars += len(line.text) + 1
-                if lines and not self.stop.is_set():
-                    self._dispatch(pool, lines, invalid)
-                    invalid = []
-                if not self.stop.is_set():
-                    self.journal.add_invalid(invalid)
+                    self._room()
+                    if session.stop.is_set():
+                        break
+                    self._submit(pool, session.open_batch(lines, invalid))
                 while self.in_flight:
                     self._collect(block=True)
             except BaseException:
                 # Interrupted: let the requests in flight finish and record them, then re-raise.
-                self.stop.set()
+                session.stop.set()
                 while self.in_flight:
                     self._collect(block=True)
                 raise
-
-    def _dispatch(
-        self, pool: ThreadPoolExecutor, lines: list[_Line], invalid: list[tuple[int, str, str]]
-    ) -> None:
-        while len(self.in_flight) >= self.concurrency:
-            self._collect(block=True)
-        self._collect(block=False)
-        if self.stop.is_set():
-            return
-        batch = self._new_batch(lines, invalid)
-        self._submit(pool, batch)
 
 
 def _batch_from_record(record: BatchRecord) -> _Batch:
@@ -578,6 +661,83 @@ def _run_key(base_request: Mapping[str, Any], batch_size: int, run_key: str | No
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+def _base_request(
+    query: Mapping[str, Any] | None, sender: str | None, time: str | int | None
+) -> dict[str, Any]:
+    extra = {str(k): str(v) for k, v in (query or {}).items()}
+    if "list" in {k.lower() for k in extra}:
+        raise SmscValidationError("query must not hold 'list': the batches build it", field="query")
+    extra.setdefault("cost", "3")
+    extra.setdefault("err", "1")
+    base_request: dict[str, Any] = {"query": extra}
+    if sender is not None:
+        base_request["sender"] = sender
+    if time is not None:
+        base_request["time"] = str(time)
+    return base_request
+
+
+@contextmanager
+def _open_session(
+    journal: str | Path | None,
+    *,
+    resume: bool,
+    concurrency: int,
+    batch_size: int,
+    max_batch_chars: int,
+    sender: str | None,
+    time: str | int | None,
+    query: Mapping[str, Any] | None,
+    run_key: str | None,
+    on_progress: Callable[[BulkProgress], None] | None,
+    retry_delay: float,
+    max_attempts: int,
+) -> Iterator[tuple[_Session, int]]:
+    """Check the options, open (and lock) the journal of the run, and yield its session and start.
+
+    ``start`` is the first input item this session reads (after the last journaled batch on resume).
+    """
+    _check_sizes(batch_size, max_batch_chars, concurrency)
+    base_request = _base_request(query, sender, time)
+    temporary: tempfile.TemporaryDirectory[str] | None = None
+    if journal is None:
+        if resume:
+            raise SmscValidationError("resume=True needs the journal of the run", field="resume")
+        temporary = tempfile.TemporaryDirectory(prefix="smsc-bulk-")
+        journal = Path(temporary.name) / "journal.db"
+    path = Path(journal)
+    try:
+        if resume and not path.exists():
+            raise JournalError(f"there is no journal {path.name} to resume")
+        key = _run_key(base_request, batch_size, run_key)
+        with Journal(path) as book:
+            if resume:
+                stored = book.get_meta("run_key")
+                if stored is not None and stored != key:
+                    raise JournalError(
+                        f"{path.name} belongs to another run (different input, template or options)"
+                    )
+            elif not book.is_new():
+                raise JournalError(
+                    f"{path.name} already holds a run; resume it, or choose a new journal file"
+                )
+            book.set_meta("run_key", key)
+            session = _Session(
+                book,
+                concurrency=concurrency,
+                batch_size=batch_size,
+                max_batch_chars=max_batch_chars,
+                base_request=base_request,
+                on_progress=on_progress,
+                retry_delay=retry_delay,
+                max_attempts=max_attempts,
+            )
+            yield session, book.consumed() if resume else 0
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+
+
 def send_bulk(
     client: SoapSmsc,
     messages: Iterable[Item],
@@ -601,61 +761,28 @@ def send_bulk(
     ``messages`` in the same order must be given again) and sends nothing twice. Without a journal a
     temporary one is used. ``query`` adds parameters to every request (``cost=3`` and ``err=1`` are
     added unless given). An item that is a :class:`SmscValidationError` counts as an invalid item.
+    Ctrl-C lets the requests in flight finish, records them, and raises :class:`BulkInterrupted`.
     """
-    _check_sizes(batch_size, max_batch_chars, concurrency)
-    extra = {str(k): str(v) for k, v in (query or {}).items()}
-    if "list" in {k.lower() for k in extra}:
-        raise SmscValidationError("query must not hold 'list': the batches build it", field="query")
-    extra.setdefault("cost", "3")
-    extra.setdefault("err", "1")
-    base_request: dict[str, Any] = {"query": extra}
-    if sender is not None:
-        base_request["sender"] = sender
-    if time is not None:
-        base_request["time"] = str(time)
-    temporary: tempfile.TemporaryDirectory[str] | None = None
-    if journal is None:
-        if resume:
-            raise SmscValidationError("resume=True needs the journal of the run", field="resume")
-        temporary = tempfile.TemporaryDirectory(prefix="smsc-bulk-")
-        journal = Path(temporary.name) / "journal.db"
-    path = Path(journal)
-    if resume and not path.exists():
-        raise JournalError(f"there is no journal {path.name} to resume")
-    key = _run_key(base_request, batch_size, run_key)
-    try:
-        with Journal(path) as book:
-            if resume:
-                stored = book.get_meta("run_key")
-                if stored is not None and stored != key:
-                    raise JournalError(
-                        f"{path.name} belongs to another run (different input, template or options)"
-                    )
-            elif not book.is_new():
-                raise JournalError(
-                    f"{path.name} already holds a run; resume it, or choose a new journal file"
-                )
-            book.set_meta("run_key", key)
-            runner = _Runner(
-                client,
-                book,
-                concurrency=concurrency,
-                batch_size=batch_size,
-                max_batch_chars=max_batch_chars,
-                base_request=base_request,
-                on_progress=on_progress,
-                retry_delay=retry_delay,
-                max_attempts=max_attempts,
-            )
-            interrupted = False
-            try:
-                runner.run(messages, book.consumed() if resume else 0)
-            except KeyboardInterrupt:
-                interrupted = True
-            summary = _summary(book, runner, interrupted)
-    finally:
-        if temporary is not None:
-            temporary.cleanup()
+    with _open_session(
+        journal,
+        resume=resume,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        max_batch_chars=max_batch_chars,
+        sender=sender,
+        time=time,
+        query=query,
+        run_key=run_key,
+        on_progress=on_progress,
+        retry_delay=retry_delay,
+        max_attempts=max_attempts,
+    ) as (session, start):
+        interrupted = False
+        try:
+            _Runner(client, session).run(messages, start)
+        except KeyboardInterrupt:
+            interrupted = True
+        summary = _summary(session, interrupted)
     if interrupted:
         raise BulkInterrupted(summary)
     return summary
@@ -669,16 +796,17 @@ class BulkInterrupted(KeyboardInterrupt):
         self.summary = summary
 
 
-def _summary(book: Journal, runner: _Runner, interrupted: bool) -> BulkSummary:
+def _summary(session: _Session, interrupted: bool) -> BulkSummary:
+    book = session.journal
     totals = book.totals()
     by_state: dict[str, tuple[int, int]] = totals["by_state"]
     sent = by_state.get("sent", (0, 0))[1] - totals["rejected_items"]
     unknown = by_state.get("sending", (0, 0))[1]
     held = by_state.get("held", (0, 0))[1]
     batches = sum(count for count, _ in by_state.values())
-    items = max(runner.items_read, book.consumed())
+    items = max(session.items_read, book.consumed())
     failed: dict[str, int] = totals["failed"]
-    complete = not runner.stop.is_set() and not interrupted and unknown == 0 and held == 0
+    complete = not session.stop.is_set() and not interrupted and unknown == 0 and held == 0
     return BulkSummary(
         items=items,
         sent=sent,
@@ -693,6 +821,6 @@ def _summary(book: Journal, runner: _Runner, interrupted: bool) -> BulkSummary:
         reconciled=totals["reconciled"],
         uncosted_batches=totals["uncosted"],
         complete=complete,
-        stopped_by=runner.stopped_by,
+        stopped_by=session.stopped_by,
         interrupted=interrupted,
     )
