@@ -3,8 +3,9 @@
 The baseline is what a first implementation does: one ``send_sms2`` per message, in sequence; it is timed
 over 200 calls and extrapolated to 10,000. ``send_bulk`` packs the messages into ``list`` requests and
 keeps ``concurrency`` of them in flight; the floor is requests needed x latency / concurrency. The async
-figure posts the same list batches with :class:`AsyncSoapSmsc` from one event loop (no journal: the
-library has no async ``send_bulk`` yet).
+figure runs ``send_bulk_async`` (same batching and journal) with :class:`AsyncSoapSmsc` from one event
+loop. The emulator runs in its own process, as the real service is remote: it does not compete with the
+client for the GIL.
 """
 
 from __future__ import annotations
@@ -56,19 +57,17 @@ def _bulk_sync(url: str, count: int) -> tuple[float, int]:
 
 async def _bulk_async_run(url: str, count: int) -> tuple[float, int]:
     from smsc_soap._async_client import AsyncSoapSmsc
+    from smsc_soap._bulk_async import send_bulk_async
 
     messages = _messages(count, offset=2_000_000)
-    batches = [messages[i : i + BATCH] for i in range(0, len(messages), BATCH)]
     async with AsyncSoapSmsc(
         "test", "test-password", endpoint=url, max_connections=CONCURRENCY
     ) as client:
         await client.get_balance()
         started = time.perf_counter()
-        results = await asyncio.gather(
-            *(client.send_sms2(list=batch, query={"cost": 3}) for batch in batches)
-        )
+        summary = await send_bulk_async(client, messages, concurrency=CONCURRENCY, batch_size=BATCH)
         elapsed = time.perf_counter() - started
-    return elapsed, sum(1 for _ in results) * BATCH
+    return elapsed, summary.sent
 
 
 def run(quick: bool) -> list[Figure]:
@@ -99,11 +98,11 @@ def run(quick: bool) -> list[Figure]:
         ),
         at_most("  send_bulk / floor", sync_elapsed / floor, "x", 2.0),
         info(
-            f"async list batches (AsyncSoapSmsc), {count:,} msgs",
+            f"send_bulk_async (AsyncSoapSmsc), {count:,} msgs",
             async_elapsed,
             "s",
             f"{async_sent:,} sent",
         ),
         at_least("  speed-up vs naive loop", naive / async_elapsed, "x", 300),
-        at_most("  async / floor", async_elapsed / floor, "x", 2.0),
+        at_most("  send_bulk_async / floor", async_elapsed / floor, "x", 2.0),
     ]

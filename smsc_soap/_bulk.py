@@ -41,7 +41,8 @@ from ._exceptions import (
     SmscValidationError,
 )
 from ._journal import BatchRecord, Journal, JournalError
-from ._listmsg import ListMessage, encode_list
+from ._listmsg import ListMessage
+from ._listmsg import _line as _encode_line
 from ._segments import segments
 
 if TYPE_CHECKING:
@@ -194,7 +195,9 @@ class _Outcome:
 def _line_for(index: int, item: Item) -> _Line:
     if isinstance(item, SmscValidationError):
         raise item
-    text = encode_list([item])
+    text = _encode_line(
+        0, item, None
+    )  # checks it as encode_list([item]) would, without the wrapping
     head = text.split(":", 1)[0]
     phones = tuple(head.rpartition("|")[2].split(","))
     mes = item.mes if isinstance(item, ListMessage) else str(item[1])
@@ -308,9 +311,10 @@ Plan = Generator[Step, Any, _Outcome]
 class _Session:
     """What both drivers share in one session of a bulk run: batching, journal, decisions, counters.
 
-    Only the driver's own thread (the caller's thread, or the event loop) calls the methods that touch
-    the journal (:meth:`chunks`, :meth:`open_batch`, :meth:`record`, :meth:`resumable`); :meth:`plan`
-    and :meth:`send_args` are pure and may run anywhere.
+    The methods that touch the journal (:meth:`open_batch`, :meth:`add_invalid`, :meth:`unfinished`,
+    :meth:`reopen`, :meth:`write`) must be called from one thread at a time; :meth:`chunks` reads the
+    input, :meth:`count` updates the counters and reports progress (the driver's own thread);
+    :meth:`plan` and :meth:`send_args` are pure and may run anywhere.
     """
 
     def __init__(
@@ -394,13 +398,21 @@ class _Session:
         """Record invalid items read after the last batch."""
         self.journal.add_invalid(invalid)
 
+    def unfinished(self) -> list[BatchRecord]:
+        """The batches a previous session left unfinished (``sending`` or ``held``), oldest first."""
+        return list(self.journal.unfinished())
+
+    def reopen(self, record: BatchRecord) -> _Batch:
+        """Mark an unfinished batch as attempted again (committed) and return it, ready to deliver."""
+        self.journal.mark_attempt(record.seq)
+        return _batch_from_record(record)
+
     def resumable(self) -> Iterator[_Batch]:
         """Yield the batches a previous session left unfinished, each marked as attempted again."""
-        for record in self.journal.unfinished():
+        for record in self.unfinished():
             if self.stop.is_set():
                 return
-            self.journal.mark_attempt(record.seq)
-            yield _batch_from_record(record)
+            yield self.reopen(record)
 
     # ----- delivery decisions (no I/O: the driver performs each step) ------------------------------
 
@@ -481,7 +493,11 @@ class _Session:
     # ----- outcomes --------------------------------------------------------------------------------
 
     def record(self, batch: _Batch, outcome: _Outcome) -> None:
-        """Journal a batch's outcome; a run-level failure or an unsettled outcome stops the run."""
+        """Journal a batch's outcome, then count it (:meth:`write`, then :meth:`count`)."""
+        self.count(batch, outcome, self.write(batch, outcome))
+
+    def write(self, batch: _Batch, outcome: _Outcome) -> int:
+        """Journal a batch's outcome and its per-number failures; return how many items failed."""
         error = outcome.error
         phone_errors: list[tuple[int, str, str, str]] = []
         if outcome.phone_errors:
@@ -506,16 +522,20 @@ class _Session:
             error=None if error is None else str(error)[:500],
             phone_errors=phone_errors,
         )
+        return len(phone_errors)
+
+    def count(self, batch: _Batch, outcome: _Outcome, failed_items: int) -> None:
+        """Count a journaled outcome; a run-level failure or an unsettled outcome stops the run."""
         self.batches_done += 1
         if outcome.state == "sent":
             self.items_sent += len(batch.lines)
-            self.items_failed += len(phone_errors)
+            self.items_failed += failed_items
         elif outcome.state == "failed":
             self.items_failed += len(batch.lines)
-        elif error is not None and self.stopped_by is None:
+        elif outcome.error is not None and self.stopped_by is None:
             # held: the run cannot go on (auth, funds, block, no connection); sending: unknown outcome
             # that reconciling could not settle. Stop taking new batches either way.
-            self.stopped_by = error
+            self.stopped_by = outcome.error
             self.stop.set()
         self.progress()
 

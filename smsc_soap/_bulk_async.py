@@ -3,12 +3,15 @@
 Batching, the journal, the delivery decisions (send, reconcile by status, resend) and the summary are
 those of the thread driver (``_bulk._Session``); only the way requests are performed differs: one task
 per batch, at most ``concurrency`` at a time (a semaphore), on an :class:`AsyncSoapSmsc`. The journal is
-written inline on the event loop (a commit takes well under a millisecond on a local disk), so there is
-no await between a reply and its journal record, and the producer is the only reader of the input.
+written by one dedicated thread, in order: each commit waits for ``fsync`` (synchronous=FULL), about a
+millisecond on a disk, which inline would stall every reply behind it (measured: 10,000 messages at
+50 ms latency took 0.73 s with inline commits on disk, 0.63 s with the journal in memory). A batch is
+committed as ``sending`` before its task starts.
 
 Cancellation (``task.cancel()``, ``asyncio.timeout``, Ctrl-C under ``asyncio.run``) cancels the
-requests in flight and re-raises at once: their batches stay ``sending`` in the journal and are
-reconciled by status on ``resume=True``, exactly like after a crash. A :class:`KeyboardInterrupt`
+requests in flight and re-raises once the journal thread is idle: their batches stay ``sending`` in
+the journal (or ``sent``, if the reply was already being written) and are reconciled by status on
+``resume=True``, exactly like after a crash. A :class:`KeyboardInterrupt`
 raised inside the run (by the input iterable, say) lets the requests in flight finish and raises
 :class:`~smsc_soap._bulk.BulkInterrupted`, as the sync driver does.
 """
@@ -17,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._bulk import (
     _SEND,
@@ -45,9 +49,15 @@ if TYPE_CHECKING:
 
 __all__ = ["send_bulk_async"]
 
+T = TypeVar("T")
+
 
 class _AsyncRunner:
-    """The asyncio driver: the producer on the calling task, one task per batch in flight."""
+    """The asyncio driver: the producer on the calling task, one task per batch in flight.
+
+    Every journal call runs on one dedicated thread, in order: a commit waits for the disk (``fsync``)
+    with the GIL released, so the loop keeps serving replies meanwhile.
+    """
 
     def __init__(self, client: AsyncSoapSmsc, session: _Session) -> None:
         self.client = client
@@ -55,6 +65,11 @@ class _AsyncRunner:
         self.slots = asyncio.Semaphore(session.concurrency)
         self.tasks: set[asyncio.Task[None]] = set()
         self.failure: BaseException | None = None
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="smsc-bulk-journal")
+
+    async def _journal(self, call: Callable[..., T], *args: Any) -> T:
+        """Run one journal call on the journal thread; it completes even if this task is cancelled."""
+        return await asyncio.get_running_loop().run_in_executor(self.writer, call, *args)
 
     async def _perform(self, batch: _Batch, step: Step) -> object:
         if step == _SEND:
@@ -89,10 +104,10 @@ class _AsyncRunner:
     async def _batch_task(self, batch: _Batch) -> None:
         try:
             outcome = await self._deliver(batch)
-            # No await between the reply and its record: a cancellation cannot fall in between.
-            self.session.record(batch, outcome)
+            failed_items = await self._journal(self.session.write, batch, outcome)
+            self.session.count(batch, outcome, failed_items)
         except asyncio.CancelledError:
-            raise  # the batch stays 'sending': resume reconciles it
+            raise  # unless its outcome was already written, the batch stays 'sending': resume reconciles
         except BaseException as exc:  # a journal failure, a bug: stop the run and report it
             if self.failure is None:
                 self.failure = exc
@@ -122,20 +137,26 @@ class _AsyncRunner:
         while self.tasks:
             await asyncio.wait(list(self.tasks))
 
+    async def _produce(self, items: Iterable[Item], start: int) -> None:
+        session = self.session
+        for record in await self._journal(session.unfinished):
+            if not await self._room():
+                return
+            self._start(await self._journal(session.reopen, record))
+        for lines, invalid in session.chunks(items, start):
+            if not lines:
+                await self._journal(session.add_invalid, invalid)
+                return
+            if not await self._room():
+                return
+            # Committed as 'sending' before its request can leave.
+            self._start(await self._journal(session.open_batch, lines, invalid))
+
     async def run(self, items: Iterable[Item], start: int) -> None:
         """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time."""
         session = self.session
         try:
-            for batch in session.resumable():
-                await self.slots.acquire()
-                self._start(batch)
-            for lines, invalid in session.chunks(items, start):
-                if not lines:
-                    session.add_invalid(invalid)
-                    break
-                if not await self._room():
-                    break
-                self._start(session.open_batch(lines, invalid))
+            await self._produce(items, start)
             await self._drain()
         except asyncio.CancelledError:
             session.stop.set()
@@ -149,6 +170,10 @@ class _AsyncRunner:
             session.stop.set()
             await self._drain()
             raise
+        finally:
+            # A journal call of a cancelled task may still be running: let it finish before the
+            # journal is closed (at most one commit).
+            self.writer.shutdown(wait=True)
         if self.failure is not None:
             raise self.failure
 

@@ -142,7 +142,7 @@ def test_resume_after_the_duplicate_window_reconciles_by_status(
 
 
 def test_cancelled_mid_run_then_resumed_sends_every_item_once(tmp_path: Path) -> None:
-    """Cancelling the run task after 3 batches leaves a consistent journal; resume completes it once."""
+    """Cancelled with two sends in flight, the journal holds them 'sending'; resume finds them by status."""
     emulator = Emulator([bulk_account()], clock=ManualClock())
     journal = tmp_path / "run.db"
     items = _items(200)
@@ -167,16 +167,18 @@ def test_cancelled_mid_run_then_resumed_sends_every_item_once(tmp_path: Path) ->
             with pytest.raises(asyncio.CancelledError):
                 await run
 
-    with EmulatorServer(emulator, latency_ms=20) as server:
+    with EmulatorServer(emulator, latency_ms=10) as server:
+        # The first two sends take 400 ms more: they are in flight when the third batch is done.
+        server.inject(FaultPlan.latency(400, times=2, operations=["send_sms2"]))
         _run(cancelled(server))
         states = _states(journal)
-        assert states["sent"] >= 3 and set(states) <= {"sent", "sending"}
-        assert states["sending"] >= 1, "the batches in flight stay 'sending'"
+        assert states["sent"] >= 3 and states["sending"] >= 2 and set(states) == {"sent", "sending"}
         assert len(server.messages) < len(items)
-        time.sleep(0.1)  # requests the cancelled run already sent finish on the server
+        time.sleep(0.6)  # the service completes the two slow sends the cancelled run gave up on
         summary = _bulk(server, items, journal=journal, resume=True, batch_size=10, concurrency=4)
         _exactly_once(server, items)
         assert summary.complete and summary.sent == 200 and summary.unknown == 0
+        assert summary.reconciled >= 2
         server.check()
 
 
