@@ -314,6 +314,22 @@ SCENARIOS: list[Scenario] = [
         None,
     ),
     Scenario(
+        # No XML declaration and windows-1251 only in Content-Type: XML without a declaration is
+        # UTF-8, so the bytes are refused as a protocol error (documented choice), never mojibake.
+        "A30-windows-1251-header-only",
+        _per_op(
+            lambda op, hit: (
+                reply(op)
+                .replace(XML_DECL, "")
+                .replace("</cnt>", "</cnt><note>Привет</note>")
+                .replace("</balance>", "</balance><note>Привет</note>")
+                .encode("cp1251")
+            ),
+            **{"Content-Type": "text/xml; charset=windows-1251"},
+        ),
+        s.SmscProtocolError,
+    ),
+    Scenario(
         "A31-invalid-utf8",
         _per_op(
             lambda op, hit: (
@@ -407,12 +423,36 @@ SCENARIOS: list[Scenario] = [
         s.SmscProtocolError,
     ),
     Scenario(
+        # An unknown xsi:type naming a schema on another host: never fetched, and not a success.
+        "A40-foreign-xsi-type",
+        _per_op(
+            lambda op, hit: reply(
+                op,
+                inner=(
+                    '<id xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+                    f'xmlns:h="{hit}/ns" xsi:type="h:Evil">101</id><cnt>1</cnt>'
+                    if op == "send_sms"
+                    else '<balance xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+                    f'xmlns:h="{hit}/ns" xsi:type="h:Evil">10.00</balance>'
+                ),
+            )
+        ),
+        None,  # read as the value it wraps; the foreign schema is never fetched (0 hits)
+    ),
+    Scenario(
         "A41-multipart",
         _r(
             "--b\r\nContent-Type: text/xml\r\n\r\n<x/>\r\n--b--",
             **{"Content-Type": 'multipart/related; boundary="b"'},
         ),
         s.SmscProtocolError,
+    ),
+    Scenario(
+        # A processing instruction before the envelope (SOAP forbids them) that names a stylesheet
+        # on another host: harmless, never fetched.
+        "A42-processing-instruction",
+        _per_op(lambda op, hit: reply(op, prolog=f'<?xml-stylesheet href="{hit}/style.xsl"?>\n')),
+        None,  # ignored; the stylesheet is never fetched (0 hits)
     ),
     Scenario(
         "A43-soap12",
