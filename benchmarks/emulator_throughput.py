@@ -41,6 +41,7 @@ class EmulatorProcess:
         self.proc.stdin.close()
         count = int(self.proc.stdout.readline().strip() or 0)
         self.proc.wait(timeout=10)
+        self.proc.stdout.close()
         return count
 
     def __enter__(self) -> EmulatorProcess:
@@ -49,6 +50,9 @@ class EmulatorProcess:
     def __exit__(self, *exc_info: object) -> None:
         if self.proc.poll() is None:
             self.stop()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
 
 
 def _bodies(count: int) -> list[bytes]:
