@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         estimate_bulk,
         send_bulk,
     )
+    from ._bulk_async import send_bulk_async
     from ._client import SoapSmsc
     from ._codes import DeliveryError, MessageStatus
     from ._exceptions import (
@@ -132,6 +133,7 @@ __all__ = [
     "php_parse_str",
     "segments",
     "send_bulk",
+    "send_bulk_async",
     "wsdl_path",
 ]
 
@@ -199,6 +201,7 @@ _LOCATIONS = {
     "php_parse_str": "._query",
     "segments": "._segments",
     "send_bulk": "._bulk",
+    "send_bulk_async": "._bulk_async",
     "wsdl_path": "._wsdl",
 }
 
