@@ -7,18 +7,16 @@ fails these checks is a protocol error (for a send: outcome unknown), never a su
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ._codes import DeliveryError, MessageStatus
 from ._exceptions import Delivery, SmscProtocolError, api_error
 from ._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
+from ._timefmt import MOSCOW
 
 __all__ = ["MOSCOW", "convert"]
-
-#: The service writes dates in Moscow time (UTC+3, no daylight saving since 2014).
-MOSCOW = timezone(timedelta(hours=3), "MSK")
 
 
 class _Reader:
