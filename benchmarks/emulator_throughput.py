@@ -56,7 +56,7 @@ class EmulatorProcess:
 
 
 def _bodies(count: int) -> list[bytes]:
-    from smsc_soap._protocol import protocol_for
+    from smsc_soap._soap.protocol import protocol_for
 
     protocol = protocol_for("https://smsc.ru/sys/soap.php")
     credentials = {"login": "test", "psw": "test-password"}

@@ -33,7 +33,7 @@ from .emulator import (
 )
 
 if TYPE_CHECKING:
-    from ._client import SoapSmsc
+    from ._client.sync_client import SoapSmsc
 
 __all__ = ["smsc_client", "smsc_emulator", "smsc_emulator_server"]
 
@@ -57,7 +57,7 @@ def smsc_emulator(smsc_emulator_server: EmulatorServer) -> Iterator[EmulatorServ
 @pytest.fixture
 def smsc_client(smsc_emulator: EmulatorServer) -> Iterator[SoapSmsc]:
     """Function scope, SoapSmsc: a client logged in as the test account, aimed at ``smsc_emulator``."""
-    from ._client import SoapSmsc
+    from ._client.sync_client import SoapSmsc
 
     with SoapSmsc(TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url) as client:
         yield client

@@ -55,8 +55,8 @@ from decimal import Decimal
 
 from .._codes import DeliveryError, MessageStatus
 from .._hosts import HOSTS
-from .._query import php_parse_str
-from .._segments import segments, truncate_to_parts
+from .._params.query import php_parse_str
+from .._params.segments import segments, truncate_to_parts
 from ._clock import Clock, SystemClock
 from ._errors import (
     BadCredentials,

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from .._wsdl import wsdl_text
+from .._soap.wsdl import wsdl_text
 from ._errors import RequestError
 from ._faults import ConnectionDropped, FaultPlan, Faults
 from ._model import Emulator, Reply
