@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ._accounts import TEST_APIKEY, TEST_LOGIN, TEST_PASSWORD, TEST_SENDER, default_account
 from ._clock import Clock, ManualClock, SystemClock
+from ._contract import Contract, served_wsdl
 from ._errors import (
     BadCredentials,
     BadDate,
@@ -28,6 +29,7 @@ from ._errors import (
     Undeliverable,
 )
 from ._faults import ConnectionDropped, FaultKind, FaultPlan, Faults
+from ._limits import Guards
 from ._model import (
     OPERATIONS,
     TEST_PREFIX,
@@ -35,13 +37,14 @@ from ._model import (
     Emulator,
     Limits,
     Message,
+    NumberReport,
     Recipient,
     Reply,
     Tariff,
 )
 from ._server import EmulatorServer
 from ._times import MOSCOW, format_moscow, parse_send_time
-from ._wire import RequestRecord, SoapApp, make_app, render_fault, render_reply
+from ._wire import RequestRecord, SoapApp, format_record, make_app, render_fault, render_reply
 
 __all__ = [
     "MOSCOW",
@@ -58,18 +61,21 @@ __all__ = [
     "BadParameters",
     "Clock",
     "ConnectionDropped",
+    "Contract",
     "Emulator",
     "EmulatorServer",
     "FaultKind",
     "FaultPlan",
     "Faults",
     "Forbidden",
+    "Guards",
     "IpBlocked",
     "Limits",
     "ManualClock",
     "Message",
     "MessageNotFound",
     "NoFunds",
+    "NumberReport",
     "Recipient",
     "Reply",
     "RequestError",
@@ -81,8 +87,10 @@ __all__ = [
     "Undeliverable",
     "default_account",
     "format_moscow",
+    "format_record",
     "make_app",
     "parse_send_time",
     "render_fault",
     "render_reply",
+    "served_wsdl",
 ]
