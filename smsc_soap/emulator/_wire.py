@@ -304,7 +304,8 @@ class SoapApp:
         start_response(status, headers)
         return [body]
 
-    def _log(self, record: RequestRecord) -> None:
+    def _log(self, record: RequestRecord, *, final: bool = True) -> RequestRecord:
+        """Append ``record`` to the log (``final``: also report it to ``on_request``)."""
         if self.log_limit is not None:
             keep = self.log_body_limit if record.operation is None else MAX_LOGGED_SOAP
             if len(record.body) > keep:
@@ -313,6 +314,19 @@ class SoapApp:
                 )
         with self._log_lock:
             self.requests.append(record)
+        if final and self.on_request is not None:
+            self.on_request(record)
+        return record
+
+    def _complete(self, logged: RequestRecord, **outcome: Any) -> None:
+        """Fill in the outcome of a request logged on arrival, and report it to ``on_request``."""
+        record = dataclasses.replace(logged, **outcome)
+        with self._log_lock:
+            requests = self.requests
+            for index in range(len(requests) - 1, -1, -1):
+                if requests[index] is logged:
+                    requests[index] = record
+                    break
         if self.on_request is not None:
             self.on_request(record)
 
@@ -348,16 +362,20 @@ class SoapApp:
             if plan is not None:
                 return self._before(plan) or _fault_response(fault.code, fault.string)
             return _fault_response(fault.code, fault.string)
-        record = RequestRecord(
-            operation.name, fields.get("login") or None, body, now, method, ip, ignored=ignored
+        # Logged on arrival, so a test sees the request even while it is being processed.
+        logged = self._log(
+            RequestRecord(
+                operation.name, fields.get("login") or None, body, now, method, ip, ignored=ignored
+            ),
+            final=False,
         )
         plan = self.faults.take(operation.name)
         if plan is not None and not plan.after_processing:
             if plan.kind == "drop_connection":
-                self._log(dataclasses.replace(record, reason="fault plan: connection dropped"))
+                self._complete(logged, reason="fault plan: connection dropped")
             early = self._before(plan)
             if early is not None:
-                self._log(dataclasses.replace(record, reason=f"fault plan: {plan.kind}"))
+                self._complete(logged, reason=f"fault plan: {plan.kind}")
                 return early
         with self.emulator.in_flight(fields) as crowded:
             delay = self.latency_ms + (plan.latency_ms if plan is not None else 0)
@@ -365,7 +383,7 @@ class SoapApp:
                 time.sleep(delay / 1000)
             try:
                 reply = self.emulator.handle(operation.name, fields, ip, crowded=crowded)
-                record = dataclasses.replace(record, reason=_summary(reply))
+                self._complete(logged, reason=_summary(reply))
             except RequestError as error:
                 reply = Reply({"error": str(error.code), **({"id": error.id} if error.id else {})})
                 reason = error.reason
@@ -376,8 +394,7 @@ class SoapApp:
                         + ", so it was ignored (send apikey= inside query, or serve with "
                         "--apikey-element)"
                     )
-                record = dataclasses.replace(record, error=error.code, reason=reason)
-        self._log(record)
+                self._complete(logged, error=error.code, reason=reason)
         payload = render_reply(self.emulator.namespace, operation, reply, self.contract)
         if plan is not None and plan.after_processing:
             return self._after(plan, payload)
