@@ -2,9 +2,10 @@
 
 The state model (:class:`Emulator`, :class:`Account`, :class:`Message`) is apart from the wire layer
 (:func:`make_app`, a WSGI app that speaks SOAP as PHP's SoapServer does) and from the server
-(:class:`EmulatorServer`, the app on 127.0.0.1 on a daemon thread). The test numbers, the status lifecycle
-and the limits are described in the documentation of :class:`Emulator`'s module,
-``smsc_soap.emulator._model``.
+(:class:`EmulatorServer`, the app on 127.0.0.1 on a daemon thread). By default it speaks the published
+contract (an ``<apikey>`` element is ignored, ``apikey=`` inside ``query`` works); ``apikey_element=True``
+and ``documented_fields=True`` simulate a richer live WSDL (:class:`Contract`). The rules, test numbers,
+lifecycle, limits and assumptions are described in ``docs/emulator.md``.
 
     with EmulatorServer(Emulator([Account("alex", "123")], clock=ManualClock())) as server:
         ...  # point a client at server.url; server.advance(10) moves the statuses on

@@ -181,17 +181,16 @@ class Guards:
         self.error_streaks.clear(ip)
 
     def unblock(self, ip: str | None = None) -> list[str]:
-        """Lift the block of ``ip`` (every block when None) and its counters; return the IPs freed."""
-        freed = (
-            sorted(self.blocked_until) if ip is None else [ip] if ip in self.blocked_until else []
-        )
-        for address in freed:
-            del self.blocked_until[address]
-        targets = freed if ip is None else [ip]
-        for address in targets:
-            self.auth_failures.clear(address)
-            self.error_streaks.clear(address)
-        return freed
+        """Lift the block of ``ip`` and forget its failures (every IP's when None); return the IPs freed."""
+        if ip is None:
+            freed = sorted(self.blocked_until)
+            self.blocked_until.clear()
+            self.auth_failures = SlidingWindows(self.limits.auth_window)
+            self.error_streaks = SlidingWindows(self.limits.error_window)
+            return freed
+        self.auth_failures.clear(ip)
+        self.error_streaks.clear(ip)
+        return [ip] if self.blocked_until.pop(ip, None) is not None else []
 
     # ----- rates and duplicates ------------------------------------------------------------------
 
