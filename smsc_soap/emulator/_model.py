@@ -665,7 +665,7 @@ class Emulator:
             parse_send_time(fields.get("time"), now=now, tz=parse_tz(line.tz, account.tz))
             for line in lines
         ]
-        lines = [self._flood_check(line, now) for line in lines]
+        lines = [self._flood_check(account, line, now) for line in lines]
         recipients = [r for line in lines for r in line.recipients]
         accepted = [r for r in recipients if r.rejected_status is None]
         if not accepted:
@@ -726,11 +726,11 @@ class Emulator:
             return "the text is refused by the spam filter", int(DeliveryError.SPAM_FILTER)
         return None, 0
 
-    def _flood_check(self, line: _Line, now: float) -> _Line:
-        """Block, with status 23 and err 251, the numbers that got too many messages in a row."""
+    def _flood_check(self, account: Account, line: _Line, now: float) -> _Line:
+        """Block, with status 23 and err 251, the numbers this account sent too many messages in a row."""
         checked = []
         for r in line.recipients:
-            if r.rejected_status is None and self.guards.flood(r.phone, now):
+            if r.rejected_status is None and self.guards.flood(f"{account.login} {r.phone}", now):
                 r = Recipient(
                     r.phone,
                     Decimal(0),

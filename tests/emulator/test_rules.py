@@ -313,3 +313,13 @@ def test_sizes_stay_bounded_under_sustained_sends(clock: ManualClock) -> None:
     assert sizes["recent_sends"] <= 6_100  # 60 s of sends at 100/s
     assert sizes["flood"] <= 12_100  # 120 s of distinct numbers
     assert sizes["messages"] == 5_000 and sizes["ids"] == 5_000
+
+
+def test_flood_runs_are_counted_per_account(emulator: Emulator) -> None:
+    """Another account's messages to the same number do not count towards this account's run."""
+    emulator.add_account(Account("bob", "pw", balance=Decimal("100.00")))
+    for index in range(50):
+        send(emulator, phones=PHONE, mes=f"m{index}")
+    other = emulator.handle("send_sms2", {"login": "bob", "psw": "pw", "phones": PHONE, "mes": "x"})
+    assert other.fields["cnt"] == "1"
+    assert error_of(emulator, "send_sms2", {**CREDS, "phones": PHONE, "mes": "51st"}) == 6
