@@ -409,10 +409,9 @@ class Emulator:
         with self._lock:
             now = self.clock.now()
             target = normalize_phone(phone) or phone
-            for (owner, mid), messages in self._by_id.items():
-                if mid != message_id or (login is not None and owner != login):
-                    continue
-                for message in reversed(messages):
+            owners = [login] if login is not None else list(self.accounts)
+            for owner in owners:
+                for message in reversed(self._by_id.get((owner, message_id), ())):
                     recipient = message.recipient(target)
                     if recipient is None:
                         continue
@@ -426,7 +425,7 @@ class Emulator:
                             f"message {message_id} to {phone} is in status {status}, "
                             "a link is followed only once delivered (1)"
                         )
-                    self._clicks[(owner, mid, target)] = now
+                    self._clicks[(owner, message_id, target)] = now
                     return
             raise ValueError(f"no message {message_id} to {phone}")
 
