@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -109,7 +109,7 @@ class RequestRecord:
 
     operation: str | None
     login: str | None
-    body: bytes
+    body: bytes = field(repr=False)  # holds the password or key of the request
     time: float
     method: str
     remote_addr: str

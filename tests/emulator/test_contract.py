@@ -280,3 +280,11 @@ def test_contract_describes_itself() -> None:
     assert "apikey" in Contract(apikey_element=True).describe()
     server = EmulatorServer(Emulator([default_account(Decimal(1))]), documented_fields=True)
     assert "documented reply fields" in repr(server)
+
+
+def test_request_record_repr_hides_the_body(smsc_emulator: EmulatorServer) -> None:
+    """A logged request's repr leaves out the body, which carries the password."""
+    post(smsc_emulator, envelope("balance", CREDS))
+    [record] = smsc_emulator.requests
+    assert b"test-password" in record.body
+    assert "test-password" not in repr(record) and "get_balance" in repr(record)
