@@ -19,7 +19,14 @@ from collections.abc import Iterable
 from .._exceptions import SmscValidationError
 from .text import check_text
 
-__all__ = ["PHONE_MAX_DIGITS", "PHONE_MIN_DIGITS", "mask", "normalise_recipients"]
+__all__ = [
+    "PHONE_MAX_DIGITS",
+    "PHONE_MIN_DIGITS",
+    "classify_recipient",
+    "mask",
+    "normalise_recipients",
+    "phone_number",
+]
 
 PHONE_MIN_DIGITS = 7
 PHONE_MAX_DIGITS = 15
@@ -55,8 +62,12 @@ def _split(phones: object, field: str) -> list[str]:
     )
 
 
-def _phone(item: str) -> str | None:
-    """Return the normalised phone number, or None when ``item`` is not one."""
+def phone_number(item: str) -> str | None:
+    """Return the normalised phone number, or None when ``item`` is not one (the 7-15 digit rule).
+
+    The one phone rule of the project: the client checks recipients with it and the emulator
+    accepts numbers by it.
+    """
     match = _PHONE.match(_PHONE_JUNK.sub("", item))
     if match is None:
         return None
@@ -102,6 +113,11 @@ def normalise_recipients(
     return result
 
 
+def classify_recipient(item: str, kind: str | None, *, groups: bool = True) -> str | None:
+    """Return ``item`` normalised as a recipient of a message of ``kind``, or None when it is not one."""
+    return _classify(item, kind, groups)
+
+
 def _classify(item: str, kind: str | None, groups: bool) -> str | None:
     if groups and _GROUP.match(item):
         return item
@@ -111,7 +127,7 @@ def _classify(item: str, kind: str | None, groups: bool) -> str | None:
         return item
     if kind in ("tg", "any") and (_TG_ID.match(item) or _TG_NICK.match(item)):
         return item
-    return _phone(item)
+    return phone_number(item)
 
 
 def _expected(kind: str | None, groups: bool) -> str:

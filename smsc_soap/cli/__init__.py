@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import bulk, ops, wsdl
 
 if TYPE_CHECKING:
-    from ..emulator import Account
+    from ..emulator import Account, RequestRecord
 
 __all__ = ["COMMANDS", "Command", "main"]
 
@@ -64,7 +64,14 @@ def _apikey_arg(text: str) -> tuple[str, Decimal | None]:
 
 def add_serve(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``serve``."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--bind",
+        "--host",
+        dest="bind",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to listen on (default 127.0.0.1; --host is an alias kept for old scripts)",
+    )
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
     parser.add_argument(
         "--account",
@@ -82,6 +89,50 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
         metavar="KEY[:BALANCE]",
         help="an API-key account (repeatable)",
     )
+    parser.add_argument(
+        "--sender",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="register a sender name for every served account (repeatable); "
+        "unregistered names get error 6, as on the service",
+    )
+    parser.add_argument(
+        "--apikey-element",
+        action="store_true",
+        help="simulate a live WSDL that declares <apikey> (by default, as with the published WSDL, "
+        "an <apikey> element is ignored and only apikey= inside query authenticates)",
+    )
+    parser.add_argument(
+        "--documented-fields",
+        action="store_true",
+        help="also send the documented reply fields the published WSDL lacks "
+        "(sms_cnt with all=1; mcc, mnc, cost, error per number with op=1)",
+    )
+    parser.add_argument(
+        "--log-limit",
+        type=_non_negative,
+        default=1000,
+        metavar="N",
+        help="keep the last N requests in memory (default 1000)",
+    )
+    parser.add_argument(
+        "--log-body-bytes",
+        type=_non_negative,
+        default=1024,
+        metavar="BYTES",
+        help="keep at most BYTES of a request body that is not SOAP (default 1024)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=256,
+        metavar="N",
+        help="open connections accepted at once (default 256; at least 16)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no request log on stderr (one line per request)"
+    )
     parser.add_argument("--latency-ms", type=int, default=0, help="delay every reply (ms)")
     parser.add_argument(
         "--namespace-host",
@@ -91,40 +142,78 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def _accounts(args: argparse.Namespace) -> list[Account]:
+    import dataclasses
+
     from ..emulator import TEST_SENDER, Account, default_account
 
+    senders = frozenset({TEST_SENDER, *args.sender})
     accounts: list[Account] = []
     for login, psw, balance in args.account:
-        account = Account(login, psw, senders=frozenset({TEST_SENDER}))
+        account = Account(login, psw, senders=senders)
         if balance is not None:
             account.balance = balance
         accounts.append(account)
     for index, (key, balance) in enumerate(args.apikey, start=1):
-        account = Account(f"apikey-{index}", apikey=key, senders=frozenset({TEST_SENDER}))
+        account = Account(f"apikey-{index}", apikey=key, senders=senders)
         if balance is not None:
             account.balance = balance
         accounts.append(account)
-    return accounts or [default_account()]
+    if not accounts:
+        default = default_account()
+        accounts = [dataclasses.replace(default, senders=default.senders | senders)]
+    return accounts
 
 
 def run_serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Serve an emulator until interrupted (Ctrl-C or SIGTERM)."""
-    from ..emulator import Emulator, EmulatorServer
+    from ..emulator import Emulator, EmulatorServer, format_record
 
     out = out or sys.stdout
+    if args.max_connections < 16:
+        print("smsc-soap serve: --max-connections must be at least 16", file=sys.stderr)
+        return 2
     accounts = _accounts(args)
-    emulator = Emulator(accounts, host=args.namespace_host)
-    server = EmulatorServer(emulator, bind=args.host, port=args.port, latency_ms=args.latency_ms)
+    emulator = Emulator(accounts, host=args.namespace_host, max_messages=100_000)
+
+    def log(record: RequestRecord) -> None:
+        print(format_record(record), file=sys.stderr, flush=True)
+
+    server = EmulatorServer(
+        emulator,
+        bind=args.bind,
+        port=args.port,
+        latency_ms=args.latency_ms,
+        apikey_element=args.apikey_element,
+        documented_fields=args.documented_fields,
+        log_limit=args.log_limit,
+        log_body_limit=args.log_body_bytes,
+        on_request=None if args.quiet else log,
+        max_connections=args.max_connections,
+    )
     stop = _Stop()
     previous = signal.signal(signal.SIGTERM, stop.handle)
     try:
         with server:
             print(f"SMSC emulator ({args.namespace_host}) serving on {server.url}", file=out)
             print(f"WSDL: {server.wsdl_url}", file=out)
+            print(f"contract: {server.contract.describe()}", file=out)
             for account in accounts:
                 who = "apikey ***" if account.psw is None else f"login {account.login}"
-                print(f"account: {who}, balance {account.balance}", file=out)
+                names = ", ".join(sorted(account.senders))
+                print(f"account: {who}, balance {account.balance}, senders {names}", file=out)
+            admin = server.url.replace("/sys/soap.php", "/emulator/unblock")
+            print(f"Lift IP blocks: curl -X POST {admin}", file=out)
             print("Press Ctrl-C to stop.", file=out, flush=True)
             stop.wait()
     except KeyboardInterrupt:
