@@ -93,7 +93,14 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     contract = parse_contract(text)
     if args.json:
-        ctx.json({**contract.to_dict(), "local_additions": list(LOCAL_ADDITIONS)})
+        ctx.json(
+            {
+                "ok": True,
+                "exit_code": EXIT_OK,
+                **contract.to_dict(),
+                "local_additions": list(LOCAL_ADDITIONS),
+            }
+        )
         return EXIT_OK
     ctx.out(f"namespace   {contract.namespace}")
     ctx.out(f"address     {contract.address}")
@@ -129,59 +136,42 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
-    from .._soap.wsdl import wsdl_text
-    from .._soap.wsdl_diff import (
-        WsdlFetchError,
-        WsdlParseError,
-        compare,
-        fetch_wsdl,
-        parse_contract,
-    )
+    from ..contract import ContractUnreachableError, ContractUnreadableError, check_contract
 
     host_name = args.host or args.namespace_host or "smsc.ru"
     host = _host(host_name, ctx)
     if host is None:
         return EXIT_USAGE
-    if args.url:
-        url = args.url
-        expected_address = url.split("?", 1)[0]
-    else:
-        expected_address = host.endpoint
-        url = expected_address + "?wsdl"
+    url = args.url or host.endpoint + "?wsdl"
     try:
-        data = fetch_wsdl(url, timeout=args.timeout, max_bytes=args.max_bytes)
-    except WsdlFetchError as exc:
+        report = check_contract(url, host=host.name, timeout=args.timeout, max_bytes=args.max_bytes)
+    except (ContractUnreachableError, ContractUnreadableError) as exc:
+        code = EXIT_TRANSPORT if isinstance(exc, ContractUnreachableError) else EXIT_PROTOCOL
+        if args.json:
+            ctx.json(
+                {
+                    "ok": False,
+                    "exit_code": code,
+                    "url": url,
+                    "host": host.name,
+                    "error": {"type": type(exc).__name__, "message": str(exc)},
+                }
+            )
         ctx.err(f"smsc-soap: error: {exc}")
-        return EXIT_TRANSPORT
-    try:
-        live = parse_contract(data)
-    except WsdlParseError as exc:
-        ctx.err(f"smsc-soap: error: {url}: {exc}")
-        return EXIT_PROTOCOL
-    cached = parse_contract(wsdl_text(host.namespace, address=host.endpoint))
-    report = compare(
-        cached,
-        live,
-        expected_namespace=host.namespace,
-        expected_address=expected_address,
-        host=host.name,
-    )
+        return code
+    code = EXIT_DRIFT if not report.ok else EXIT_OK
     if args.json:
-        ctx.json({"url": url, "host": host.name, "has_drift": report.has_drift, **report.to_dict()})
+        ctx.json(
+            {
+                **report.to_dict(),
+                "exit_code": code,
+                "url": url,
+                "has_drift": not report.ok,
+            }
+        )
     else:
-        ctx.out(f"checked {url} against the cached contract ({host.name})")
-        for label, items in (
-            ("DRIFT", report.drift),
-            ("local addition", report.local),
-            ("known variant", report.known),
-        ):
-            for difference in items:
-                ctx.out(f"  {label}: {difference.describe()}")
-        if report.has_drift:
-            ctx.out(f"{len(report.drift)} difference(s): the live contract has drifted")
-        else:
-            ctx.out("no drift")
-    return EXIT_DRIFT if report.has_drift else EXIT_OK
+        ctx.out(report.describe())
+    return code
 
 
 #: (name, help, add_arguments, run), for the table in ``cli.py``.
