@@ -122,7 +122,7 @@ def test_html_error_page(httpserver: HTTPServer) -> None:
     with pytest.raises(ContractUnreachableError, match="HTTP 503"):
         check_contract(httpserver.url_for("/down"))
     url = _serve(httpserver, page)
-    with pytest.raises(ContractUnreadableError, match="not a WSDL 1.1"):
+    with pytest.raises(ContractUnreadableError, match=r"not a WSDL 1\.1"):
         check_contract(url)
 
 
