@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import SmscError
-from ._soap.wsdl_diff import Difference
+from ._soap.wsdl_diff import Capabilities, Difference
 
 __all__ = [
+    "Capabilities",
     "ContractError",
     "ContractReport",
     "ContractUnreachableError",
@@ -61,6 +62,7 @@ class ContractReport:
     drift: tuple[Difference, ...]
     local_additions: tuple[Difference, ...]
     known_variants: tuple[Difference, ...]
+    capabilities: Capabilities
 
     @property
     def ok(self) -> bool:
@@ -76,6 +78,7 @@ class ContractReport:
             ("known variant", self.known_variants),
         ):
             lines += [f"  {label}: {d.describe()}" for d in items]
+        lines += [f"  capability: {line}" for line in self.capabilities.describe()]
         if self.drift:
             lines.append(f"{len(self.drift)} difference(s): the contract has drifted")
         else:
@@ -91,6 +94,7 @@ class ContractReport:
             "drift": [d.to_dict() for d in self.drift],
             "local_additions": [d.to_dict() for d in self.local_additions],
             "known_variants": [d.to_dict() for d in self.known_variants],
+            "capabilities": self.capabilities.to_dict(),
         }
 
 
@@ -141,6 +145,7 @@ def check_contract(
     from ._soap.wsdl_diff import (
         WsdlFetchError,
         WsdlParseError,
+        capabilities,
         compare,
         fetch_wsdl,
         parse_contract,
@@ -175,4 +180,4 @@ def check_contract(
         expected_address=site.endpoint,
         host=site.name,
     )
-    return ContractReport(site.name, source, diff.drift, diff.local, diff.known)
+    return ContractReport(site.name, source, diff.drift, diff.local, diff.known, capabilities(live))

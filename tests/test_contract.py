@@ -157,3 +157,50 @@ def test_bad_arguments_are_typed_errors(tmp_path: Path) -> None:
         check_contract("http://127.0.0.1:1/x", against=b"<x/>")
     with pytest.raises(SmscConfigurationError, match="max_bytes"):
         check_contract(against=b"<x/>", max_bytes=0)
+
+
+def _upstream(text: str) -> str:
+    """The contract as SMSC's generated code shows it: no apikey element."""
+    return re.sub(r'\n\s*<xs:element name="apikey"[^\n]*', "", text)
+
+
+def test_capabilities_of_the_reference_contract() -> None:
+    """The cached copy: apikey on get_balance, no sms_cnt, per-number errors with phone and status."""
+    caps = check_contract(against=wsdl_text().encode()).capabilities
+    assert caps.balance_apikey is True
+    assert caps.status_sms_cnt == {"get_status": False, "get_status2": False}
+    assert caps.send_errors == ("phone", "status")
+
+
+def test_capabilities_follow_the_checked_document(httpserver: HTTPServer) -> None:
+    """No apikey, sms_cnt added to one status result, errors without children's status: all read."""
+    text = _upstream(wsdl_text())
+    old = '<xs:complexType name="Status2ResponseType">\n        <xs:sequence>'
+    assert old in text
+    text = text.replace(old, old + '\n          <xs:element name="sms_cnt" type="xs:string"/>', 1)
+    text = re.sub(
+        r'(<xs:complexType name="Error">.*?)\n\s*<xs:element name="status"[^\n]*',
+        r"\1",
+        text,
+        count=1,
+        flags=re.S,
+    )
+    report = check_contract(_serve(httpserver, text))
+    caps = report.capabilities
+    assert caps.balance_apikey is False
+    assert caps.status_sms_cnt == {"get_status": False, "get_status2": True}
+    assert caps.send_errors == ("phone",)
+    assert report.to_dict()["capabilities"] == {
+        "balance_apikey": False,
+        "status_sms_cnt": {"get_status": False, "get_status2": True},
+        "send_errors": ["phone"],
+    }
+    assert "capability: get_balance declares apikey: no" in report.describe()
+
+
+def test_capabilities_without_per_number_errors() -> None:
+    """smsc.ua's contract without errors: send_errors is None."""
+    text = re.sub(r'\n\s*<xs:element name="errors"[^\n]*', "", wsdl_text(UA, address=UA_ENDPOINT))
+    caps = check_contract(host="smsc.ua", against=text.encode()).capabilities
+    assert caps.send_errors is None
+    assert "send_sms2 per-number errors: not declared" in caps.describe()

@@ -82,7 +82,7 @@ def _host(name: str, ctx: Context) -> Any:
 
 def _show(args: argparse.Namespace, ctx: Context) -> int:
     from .._soap.wsdl import wsdl_text
-    from .._soap.wsdl_diff import LOCAL_ADDITIONS, REQUEST_ELEMENTS, parse_contract
+    from .._soap.wsdl_diff import LOCAL_ADDITIONS, REQUEST_ELEMENTS, capabilities, parse_contract
 
     host = _host(args.host, ctx)
     if host is None:
@@ -99,6 +99,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
                 "exit_code": EXIT_OK,
                 **contract.to_dict(),
                 "local_additions": list(LOCAL_ADDITIONS),
+                "capabilities": capabilities(contract).to_dict(),
             }
         )
         return EXIT_OK
@@ -132,6 +133,9 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
                     ctx.out(f"          {grandchild.describe()}")
     ctx.out("")
     ctx.out("local additions (not in SMSC's generated WSDL): " + "; ".join(LOCAL_ADDITIONS))
+    ctx.out("")
+    for line in capabilities(contract).describe():
+        ctx.out(f"capability  {line}")
     return EXIT_OK
 
 

@@ -263,6 +263,9 @@ def test_show_lists_operations_in_order_with_local_additions() -> None:
     assert "apikey xs:string [0..1]   (local addition)" in result.stdout
     as_json = json.loads(run_cli("wsdl", "show", "--json", env=cli_env()).stdout)
     assert as_json["ok"] is True and as_json["exit_code"] == 0
+    assert as_json["capabilities"]["send_errors"] == ["phone", "status"]
+    assert "capability  get_balance declares apikey: yes" in result.stdout
+    assert "capability  send_sms2 per-number errors: declared (phone, status)" in result.stdout
     assert [c["name"] for c in as_json["elements"]["send2"]][:4] == [
         "login",
         "psw",
