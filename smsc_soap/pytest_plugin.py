@@ -43,6 +43,7 @@ With a URL or a file, ``--smsc-contract=HOST`` names the site to expect (default
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -123,7 +124,7 @@ class SmscContractItem(pytest.Item):
     def runtest(self) -> None:
         """Run the check; fail with every difference listed when there is drift."""
         report = check_contract(self.url, host=self.host, against=self.against)
-        self.user_properties.append(("smsc_contract", report.to_dict()))
+        self.user_properties.append(("smsc_contract", json.dumps(report.to_dict())))
         if not report.ok:
             raise ContractDrift(report)
 

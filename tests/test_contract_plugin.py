@@ -60,6 +60,7 @@ def test_url_without_drift_passes_and_drift_fails(
     result.stdout.fnmatch_lines(["*DRIFT: element send2: child 'channel' added at position 10*"])
     xml = junit.read_text(encoding="utf-8")
     assert xml.count("<testcase") == 3 and xml.count("<failure") == 1
+    assert '<property name="smsc_contract" value="{&quot;host&quot;: &quot;smsc.ru&quot;' in xml
 
 
 def test_saved_file_against_a_chosen_site(pytester: pytest.Pytester) -> None:
