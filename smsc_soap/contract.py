@@ -126,6 +126,7 @@ def check_contract(
     *,
     host: str = "smsc.ru",
     against: str | os.PathLike[str] | bytes | None = None,
+    expect_address: str | None = None,
     timeout: float = 15.0,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ContractReport:
@@ -134,6 +135,8 @@ def check_contract(
     ``url``: where to download the WSDL (default ``https://<host>/sys/soap.php?wsdl``). ``against``: a saved
     WSDL instead (a file path or the bytes); then nothing is downloaded. ``host``: the site whose
     namespace, address and known variants to expect (smsc.ru, smsc.ua, smsc.kz, smscentre.com).
+    ``expect_address``: the ``soap:address`` to expect instead of the site's endpoint (e.g. a local
+    emulator's WSDL names the emulator's own address).
 
     Raises :class:`ContractUnreachableError` when the document cannot be obtained,
     :class:`ContractUnreadableError` when it is not a readable WSDL, and
@@ -177,7 +180,7 @@ def check_contract(
         cached,
         live,
         expected_namespace=site.namespace,
-        expected_address=site.endpoint,
+        expected_address=expect_address or site.endpoint,
         host=site.name,
     )
     return ContractReport(site.name, source, diff.drift, diff.local, diff.known, capabilities(live))

@@ -16,7 +16,9 @@ kinds of difference are expected and are not drift:
 
 Message and binding names are not compared: upstream does not reveal them and ours are chosen.
 :func:`fetch_wsdl` downloads a live WSDL; it is the only code in the package that contacts an outside
-host, and only the ``smsc-soap wsdl check`` command calls it.
+host, and only :func:`smsc_soap.contract.check_contract` calls it (for ``smsc-soap wsdl check`` and the
+pytest plugin's ``--smsc-contract`` items), when a user asks for a check.
+:func:`capabilities` reads what the client depends on from a contract.
 """
 
 from __future__ import annotations

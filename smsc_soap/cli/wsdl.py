@@ -47,10 +47,17 @@ def add_wsdl(parser: argparse.ArgumentParser) -> None:
     )
     where = check.add_mutually_exclusive_group()
     where.add_argument("--host", help="SMSC site whose WSDL to check (default smsc.ru)")
-    where.add_argument("--url", help="any WSDL URL (e.g. a proxy, or a local emulator)")
+    where.add_argument(
+        "--url", help="any WSDL URL (a proxy or mirror); the site's address is still expected"
+    )
     check.add_argument(
         "--namespace-host",
         help="with --url: the site whose namespace to expect (default smsc.ru)",
+    )
+    check.add_argument(
+        "--expect-address",
+        metavar="URL",
+        help="the soap:address to expect instead of the site's endpoint (e.g. a local emulator's)",
     )
     check.add_argument("--timeout", type=float, default=15.0, help="seconds (default 15)")
     check.add_argument(
@@ -148,7 +155,13 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_USAGE
     url = args.url or host.endpoint + "?wsdl"
     try:
-        report = check_contract(url, host=host.name, timeout=args.timeout, max_bytes=args.max_bytes)
+        report = check_contract(
+            url,
+            host=host.name,
+            expect_address=args.expect_address,
+            timeout=args.timeout,
+            max_bytes=args.max_bytes,
+        )
     except (ContractUnreachableError, ContractUnreadableError) as exc:
         code = EXIT_TRANSPORT if isinstance(exc, ContractUnreachableError) else EXIT_PROTOCOL
         if args.json:

@@ -193,6 +193,20 @@ def test_address_drift_labels_expected_and_published() -> None:
     assert "(cached: https://smsc.ru/sys/soap.php; live: http://127.0.0.1:" in plain
 
 
+def test_emulator_wsdl_with_expect_address() -> None:
+    """The emulator's own WSDL names its address: drift by default, none with --expect-address."""
+    server = EmulatorServer(Emulator([default_account()]))
+    with server:
+        url = server.wsdl_url
+        plain = run_cli("wsdl", "check", "--url", url, "--json", env=cli_env())
+        assert plain.returncode == 10
+        assert _whats(json.loads(plain.stdout)) == ["service: soap:address changed"]
+        args = ("wsdl", "check", "--url", url, "--expect-address", server.url, "--json")
+        expected = run_cli(*args, env=cli_env())
+        assert expected.returncode == 0, expected.stdout
+        assert json.loads(expected.stdout)["ok"] is True
+
+
 def test_namespace_host_expects_that_sites_address() -> None:
     """--url with --namespace-host smsc.kz: smsc.kz's namespace and address are expected."""
     kz = "https://smsc.kz/sys/soap.php"
