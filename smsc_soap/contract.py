@@ -121,6 +121,26 @@ def _read_saved(against: str | os.PathLike[str] | bytes, max_bytes: int) -> tupl
     return data, source
 
 
+def _check_url(url: object) -> None:
+    """An http(s) URL with a host and no credentials in it (they would show in reports and errors)."""
+    from urllib.parse import urlsplit
+
+    from ._exceptions import SmscConfigurationError
+
+    if not isinstance(url, str) or not url:
+        raise SmscConfigurationError("url must be a non-empty URL string", field="url")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise SmscConfigurationError(
+            "url must be an http(s) URL with a host, like https://smsc.ru/sys/soap.php?wsdl",
+            field="url",
+        )
+    if parts.username or parts.password:
+        raise SmscConfigurationError(
+            "url must not carry credentials (user:password@); the WSDL is public", field="url"
+        )
+
+
 def check_contract(
     url: str | None = None,
     *,
@@ -163,6 +183,8 @@ def check_contract(
         raise SmscConfigurationError(
             f"max_bytes must be a positive integer, not {max_bytes!r}", field="max_bytes"
         )
+    if url is not None:
+        _check_url(url)
     if against is not None:
         data, source = _read_saved(against, max_bytes)
     else:

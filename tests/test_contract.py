@@ -155,6 +155,11 @@ def test_bad_arguments_are_typed_errors(tmp_path: Path) -> None:
         check_contract(host="smsc.example", against=b"")
     with pytest.raises(SmscConfigurationError, match="not both"):
         check_contract("http://127.0.0.1:1/x", against=b"<x/>")
+    with pytest.raises(SmscConfigurationError, match="must not carry credentials") as caught:
+        check_contract("https://user:s3cret-pw@127.0.0.1:1/sys/soap.php?wsdl")
+    assert "s3cret-pw" not in str(caught.value) and "s3cret-pw" not in repr(caught.value)
+    with pytest.raises(SmscConfigurationError, match="http"):
+        check_contract("ftp://127.0.0.1/soap.wsdl")
     with pytest.raises(SmscConfigurationError, match="max_bytes"):
         check_contract(against=b"<x/>", max_bytes=0)
 

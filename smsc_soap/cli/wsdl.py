@@ -17,6 +17,7 @@ from .common import (
     EXIT_TRANSPORT,
     EXIT_USAGE,
     Context,
+    report_error,
 )
 
 __all__ = ["SPECS"]
@@ -147,6 +148,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
+    from .._exceptions import SmscValidationError
     from ..contract import ContractUnreachableError, ContractUnreadableError, check_contract
 
     host_name = args.host or args.namespace_host or "smsc.ru"
@@ -162,6 +164,8 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
             timeout=args.timeout,
             max_bytes=args.max_bytes,
         )
+    except SmscValidationError as exc:
+        return report_error(ctx, args, exc)
     except (ContractUnreachableError, ContractUnreadableError) as exc:
         code = EXIT_TRANSPORT if isinstance(exc, ContractUnreachableError) else EXIT_PROTOCOL
         if args.json:

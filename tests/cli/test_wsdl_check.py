@@ -222,6 +222,15 @@ def test_namespace_host_expects_that_sites_address() -> None:
         assert "service: soap:address changed" in whats
 
 
+def test_url_with_credentials_is_refused_exit_2() -> None:
+    """A --url carrying user:password@ is refused before anything is sent, without echoing it."""
+    args = ("wsdl", "check", "--url", "https://u:s3cret-pw@127.0.0.1:1/x", "--json")
+    result = run_cli(*args, env=cli_env())
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["error"]["field"] == "url"
+    assert "s3cret-pw" not in result.stdout + result.stderr
+
+
 def test_doctype_is_refused_exit_7() -> None:
     """A WSDL with a DTD (entity tricks) is refused unparsed: exit 7."""
     evil = '<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x "boom">]>\n' + _base().split("?>", 1)[1]
