@@ -40,7 +40,7 @@ def add_wsdl(parser: argparse.ArgumentParser) -> None:
     check = actions.add_parser(
         "check",
         help="download the live WSDL and report every structural difference",
-        description="Download https://HOST/sys/soap.php?wsdl (or --url) and compare it with the "
+        description="Download https://HOST/sys/soap.php?wsdl (or --url; or read --file) and compare it with the "
         "cached contract: operations, elements, order, minOccurs/maxOccurs, types, namespace, "
         "address and SOAPAction. Our documented local additions (apikey; optional login/psw) are "
         "listed apart and are not drift. Exit 0: no drift; 10: drift; 6: download failed; "
@@ -51,9 +51,14 @@ def add_wsdl(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--url", help="any WSDL URL (a proxy or mirror); the site's address is still expected"
     )
+    where.add_argument(
+        "--file",
+        metavar="PATH",
+        help="a saved WSDL (e.g. a CI artifact) instead of downloading one; no network",
+    )
     check.add_argument(
         "--namespace-host",
-        help="with --url: the site whose namespace to expect (default smsc.ru)",
+        help="with --url or --file: the site whose contract to expect (default smsc.ru)",
     )
     check.add_argument(
         "--expect-address",
@@ -155,11 +160,12 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     host = _host(host_name, ctx)
     if host is None:
         return EXIT_USAGE
-    url = args.url or host.endpoint + "?wsdl"
+    url = None if args.file else args.url or host.endpoint + "?wsdl"
     try:
         report = check_contract(
             url,
             host=host.name,
+            against=args.file,
             expect_address=args.expect_address,
             timeout=args.timeout,
             max_bytes=args.max_bytes,
@@ -174,6 +180,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
                     "ok": False,
                     "exit_code": code,
                     "url": url,
+                    "file": args.file,
                     "host": host.name,
                     "error": {"type": type(exc).__name__, "message": str(exc)},
                 }
@@ -187,6 +194,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
                 **report.to_dict(),
                 "exit_code": code,
                 "url": url,
+                "file": args.file,
                 "has_drift": not report.ok,
             }
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -229,6 +230,21 @@ def test_url_with_credentials_is_refused_exit_2() -> None:
     assert result.returncode == 2
     assert json.loads(result.stdout)["error"]["field"] == "url"
     assert "s3cret-pw" not in result.stdout + result.stderr
+
+
+def test_saved_file_is_checked_without_network(tmp_path: Path) -> None:
+    """--file checks a saved artifact: 0 unchanged, 10 with drift, 6 when the file is missing."""
+    saved = tmp_path / "smsc.wsdl"
+    saved.write_text(_base(), encoding="utf-8")
+    result = run_cli("wsdl", "check", "--file", str(saved), "--json", env=cli_env())
+    assert result.returncode == 0, result.stdout
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["source"] == str(saved) and data["url"] is None
+    saved.write_text(_base().replace('name="cnt"', 'name="count"'), encoding="utf-8")
+    assert run_cli("wsdl", "check", "--file", str(saved), env=cli_env()).returncode == 10
+    missing = run_cli("wsdl", "check", "--file", str(tmp_path / "absent.wsdl"), env=cli_env())
+    assert missing.returncode == 6
+    assert "could not read" in missing.stderr
 
 
 def test_doctype_is_refused_exit_7() -> None:
