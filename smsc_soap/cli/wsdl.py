@@ -93,8 +93,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     contract = parse_contract(text)
     if args.json:
-        ctx.json({**contract.to_dict(), "local_additions": list(LOCAL_ADDITIONS)})
-        return EXIT_OK
+        return ctx.result(EXIT_OK, {**contract.to_dict(), "local_additions": list(LOCAL_ADDITIONS)})
     ctx.out(f"namespace   {contract.namespace}")
     ctx.out(f"address     {contract.address}")
     ctx.out(
@@ -166,8 +165,10 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
         expected_address=expected_address,
         host=host.name,
     )
+    code = EXIT_DRIFT if report.has_drift else EXIT_OK
     if args.json:
-        ctx.json({"url": url, "host": host.name, "has_drift": report.has_drift, **report.to_dict()})
+        result = {"url": url, "host": host.name, "has_drift": report.has_drift, **report.to_dict()}
+        return ctx.result(code, result)
     else:
         ctx.out(f"checked {url} against the cached contract ({host.name})")
         for label, items in (
@@ -181,7 +182,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out(f"{len(report.drift)} difference(s): the live contract has drifted")
         else:
             ctx.out("no drift")
-    return EXIT_DRIFT if report.has_drift else EXIT_OK
+    return code
 
 
 #: (name, help, add_arguments, run), for the table in ``cli.py``.

@@ -42,7 +42,10 @@ def _check(text: str) -> tuple[int, dict[str, object], str]:
         result = run_cli("wsdl", "check", "--url", url, "--json", env=cli_env())
         plain = run_cli("wsdl", "check", "--url", url, env=cli_env())
         assert plain.returncode == result.returncode
-        return result.returncode, json.loads(result.stdout), plain.stdout
+        report = json.loads(result.stdout)
+        assert report["exit_code"] == result.returncode
+        assert report["ok"] is (result.returncode == 0)
+        return result.returncode, report, plain.stdout
     raise AssertionError("unreachable")
 
 
@@ -221,6 +224,7 @@ def test_show_lists_operations_in_order_with_local_additions() -> None:
     ]
     assert "apikey xs:string [0..1]   (local addition)" in result.stdout
     as_json = json.loads(run_cli("wsdl", "show", "--json", env=cli_env()).stdout)
+    assert as_json["ok"] is True and as_json["exit_code"] == 0
     assert [c["name"] for c in as_json["elements"]["send2"]][:4] == [
         "login",
         "psw",
