@@ -6,6 +6,9 @@
     python3 dev.py bench     set up .venv and run the benchmarks
     python3 dev.py lint      ruff and mypy only
 
+    python3 dev.py test --python python3.13
+                             run the suite with another installed Python, in its own .venv-3.13
+
 Each command creates (or reuses) the virtual environment in .venv and installs the project with its
 dev extras from pyproject.toml, so a fresh clone needs no other step.
 """
@@ -21,8 +24,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-STAMP = VENV / ".smsc-soap-installed"
+
+
+def venv_python(venv_dir: Path) -> Path:
+    return venv_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+PY = venv_python(VENV)
 
 
 def run(*args: str) -> None:
@@ -30,14 +38,34 @@ def run(*args: str) -> None:
     subprocess.run(args, cwd=ROOT, check=True)
 
 
-def ensure_venv() -> None:
-    if not PY.exists():
-        venv.EnvBuilder(with_pip=True).create(VENV)
+def ensure_venv(venv_dir: Path = VENV, base_python: str | None = None) -> Path:
+    """Create (or reuse) ``venv_dir`` with the project and its dev extras; return its python."""
+    py = venv_python(venv_dir)
+    if not py.exists():
+        if base_python is None:
+            venv.EnvBuilder(with_pip=True).create(venv_dir)
+        else:
+            run(base_python, "-m", "venv", str(venv_dir))
+    stamp = venv_dir / ".smsc-soap-installed"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == digest:
-        return
-    run(str(PY), "-m", "pip", "install", "--quiet", "-e", ".[dev]")
-    STAMP.write_text(digest)
+    if not (stamp.exists() and stamp.read_text() == digest):
+        run(str(py), "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+        stamp.write_text(digest)
+    return py
+
+
+def other_python_venv(base_python: str) -> Path:
+    """Make a venv named after another installed interpreter's version, e.g. .venv-3.13."""
+    try:
+        version = subprocess.run(
+            [base_python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SystemExit(f"--python: cannot run {base_python!r}: {exc}") from None
+    return ensure_venv(ROOT / f".venv-{version}", base_python)
 
 
 def lint() -> None:
@@ -52,9 +80,20 @@ def main(argv: list[str]) -> int:
     if command not in {"demo", "test", "bench", "lint"}:
         print(__doc__)
         return 0 if command in {"help", "-h", "--help"} else 2
+    base_python = None
+    if command == "test" and "--python" in rest:
+        index = rest.index("--python")
+        if index + 1 >= len(rest):
+            print("--python needs an interpreter, e.g. --python python3.13", file=sys.stderr)
+            return 2
+        base_python = rest[index + 1]
+        rest = rest[:index] + rest[index + 2 :]
     ensure_venv()
     try:
-        if command == "demo":
+        if command == "test" and base_python is not None:
+            lint()
+            run(str(other_python_venv(base_python)), "-m", "pytest", *rest)
+        elif command == "demo":
             run(str(PY), "-m", "smsc_soap", "demo", *rest)
         elif command == "lint":
             lint()

@@ -49,7 +49,7 @@ from .._reliability.policy import (
 )
 from .._secrets import Secret
 from .._soap.protocol import Protocol, Request, Result, protocol_for
-from .settings import client_settings, wrap_secret
+from .settings import client_settings, env_arguments, wrap_secret
 
 __all__ = ["AsyncSoapSmsc"]
 
@@ -157,6 +157,17 @@ class AsyncSoapSmsc:
     def max_connections(self) -> int:
         """How many requests this client keeps in flight at most."""
         return self._config.max_connections
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> AsyncSoapSmsc:
+        """Build a client from ``SMSC_LOGIN``/``SMSC_PSW`` or ``SMSC_APIKEY``, ``SMSC_HOST``, ``SMSC_ENDPOINT``.
+
+        ``environ`` defaults to ``os.environ``; the library reads the environment only here. Other
+        keywords go to the constructor and win over the environment (``login``/``psw``/``apikey``
+        given here mean the environment's credentials are not read). A missing credential raises
+        :class:`SmscConfigurationError` naming the variable.
+        """
+        return cls(**env_arguments(environ, kwargs))
 
     async def aclose(self) -> None:
         """Close pooled connections; later calls raise :class:`ClientClosedError`."""

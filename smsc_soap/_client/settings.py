@@ -7,8 +7,10 @@ and a failing check is raised without the deeper frames whose locals could hold 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .._exceptions import SmscConfigurationError, SmscError
 from .._hosts import Host, get_host, resolve_endpoint
@@ -18,7 +20,7 @@ from .._reliability.outcomes import detached
 from .._reliability.policy import RetryPolicy
 from .._secrets import Scrubber, Secret
 
-__all__ = ["ClientSettings", "Credentials", "client_settings", "wrap_secret"]
+__all__ = ["ClientSettings", "Credentials", "client_settings", "env_arguments", "wrap_secret"]
 
 
 class Credentials:
@@ -170,3 +172,55 @@ def client_settings(
         reconcile=reconcile,
         breaker_cooldown=breaker_cooldown,
     )
+
+
+#: The environment variables ``from_env()`` reads (the same ones the command line reads).
+ENV_VARIABLES = ("SMSC_LOGIN", "SMSC_PSW", "SMSC_APIKEY", "SMSC_HOST", "SMSC_ENDPOINT")
+
+
+def env_arguments(environ: Mapping[str, str] | None, keywords: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a client's constructor keywords from ``environ`` (``None``: ``os.environ``).
+
+    Explicit ``keywords`` win: any of ``login``/``psw``/``apikey`` among them means the environment's
+    credentials are not read at all, and ``host``/``endpoint`` given there override ``SMSC_HOST`` /
+    ``SMSC_ENDPOINT``. Otherwise ``SMSC_APIKEY`` is used when set, else ``SMSC_LOGIN`` with
+    ``SMSC_PSW``. Empty values count as unset.
+    """
+    env = os.environ if environ is None else environ
+    if not isinstance(env, Mapping):
+        raise SmscConfigurationError(
+            "environ must be a mapping of names to strings", field="environ"
+        )
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is not None and not isinstance(value, str):
+            raise SmscConfigurationError(f"{name} must be a string", field=name)
+        return value or None
+
+    arguments = dict(keywords)
+    if not any(arguments.get(key) is not None for key in ("login", "psw", "apikey")):
+        apikey = wrap_secret(
+            get("SMSC_APIKEY")
+        )  # Secrets at once: no raw value in a frame's locals
+        if apikey is not None:
+            arguments["apikey"] = apikey
+        else:
+            login, psw = get("SMSC_LOGIN"), wrap_secret(get("SMSC_PSW"))
+            if login is None or psw is None:
+                missing = " and ".join(
+                    name
+                    for name, value in (("SMSC_LOGIN", login), ("SMSC_PSW", psw))
+                    if value is None
+                )
+                raise SmscConfigurationError(
+                    f"no credentials in the environment: {missing} not set; set SMSC_LOGIN and "
+                    "SMSC_PSW, or SMSC_APIKEY (or pass login=/psw= or apikey=)",
+                    field="SMSC_PSW" if login else "SMSC_LOGIN",
+                )
+            arguments["login"], arguments["psw"] = login, psw
+    for key, name in (("host", "SMSC_HOST"), ("endpoint", "SMSC_ENDPOINT")):
+        value = get(name)
+        if key not in arguments and value is not None:
+            arguments[key] = value
+    return arguments

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
+from .._version import __version__
 from . import bulk, ops, wsdl
 
 if TYPE_CHECKING:
@@ -322,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog="smsc-soap", description="SMSC SOAP client tools and a local emulator."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}", help="print the version"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:

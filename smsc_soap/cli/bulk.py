@@ -272,8 +272,9 @@ def _dry_run(args: argparse.Namespace, ctx: Context) -> int:
             batch_size=args.batch_size,
             max_batch_chars=args.max_batch_chars,
         )
+    code = EXIT_OK if estimate.valid == estimate.items else EXIT_PARTIAL
     if args.json:
-        ctx.json({"ok": True, "dry_run": True, **estimate.to_dict()})
+        return ctx.result(code, {"dry_run": True, **estimate.to_dict()})
     else:
         ctx.out("dry run: nothing was sent")
         table(
@@ -292,13 +293,28 @@ def _dry_run(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out(f"  {reason}: {count:,}")
         for item, error in estimate.first_errors:
             ctx.out(f"  row {item + 2}: {error}")
-    return EXIT_OK if estimate.valid == estimate.items else EXIT_PARTIAL
+    return code
 
 
-def _summary(ctx: Context, args: argparse.Namespace, journal: Path, summary: BulkSummary) -> None:
+def _exit_code(summary: BulkSummary) -> int:
+    from .._exceptions import Delivery
+
+    stopped_by = summary.stopped_by
+    if stopped_by is not None and not (summary.unknown and stopped_by.delivery is Delivery.UNKNOWN):
+        return exit_code_for(stopped_by)
+    if summary.unknown:  # the run stopped on an outcome it could not settle: 8, not "transport"
+        return EXIT_UNKNOWN
+    if summary.failed_total:
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def _summary(
+    ctx: Context, args: argparse.Namespace, journal: Path, summary: BulkSummary, code: int
+) -> int:
+    """Print the run's summary (a table, or JSON with ``ok``/``exit_code``); return ``code``."""
     if args.json:
-        ctx.json({"ok": summary.complete, "journal": str(journal), **summary.to_dict()})
-        return
+        return ctx.result(code, {"journal": str(journal), **summary.to_dict()})
     table(
         ctx,
         [
@@ -334,6 +350,7 @@ def _summary(ctx: Context, args: argparse.Namespace, journal: Path, summary: Bul
         ctx.out(f"stopped: {type(summary.stopped_by).__name__}: {summary.stopped_by}")
     if not summary.complete:
         ctx.out("the run is not complete: fix the cause, then run the same command with --resume")
+    return code
 
 
 def _bulk(args: argparse.Namespace, ctx: Context) -> int:
@@ -380,22 +397,12 @@ def _bulk(args: argparse.Namespace, ctx: Context) -> int:
         except BulkInterrupted as exc:
             if progress is not None:
                 progress.done()
-            _summary(ctx, args, journal, exc.summary)
+            _summary(ctx, args, journal, exc.summary, EXIT_INTERRUPTED)
             ctx.err("smsc-soap: interrupted; run the same command with --resume to continue")
             return EXIT_INTERRUPTED
     if progress is not None:
         progress.done()
-    _summary(ctx, args, journal, summary)
-    from .._exceptions import Delivery
-
-    stopped_by = summary.stopped_by
-    if stopped_by is not None and not (summary.unknown and stopped_by.delivery is Delivery.UNKNOWN):
-        return exit_code_for(stopped_by)
-    if summary.unknown:  # the run stopped on an outcome it could not settle: 8, not "transport"
-        return EXIT_UNKNOWN
-    if summary.failed_total:
-        return EXIT_PARTIAL
-    return EXIT_OK
+    return _summary(ctx, args, journal, summary, _exit_code(summary))
 
 
 def _isatty(stream: Any) -> bool:

@@ -118,6 +118,14 @@ class Context:
         """Write ``data`` as one JSON document to stdout (secrets masked)."""
         self.out(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
 
+    def result(self, exit_code: int, data: Mapping[str, Any]) -> int:
+        """Write a command's ``--json`` result and return ``exit_code``.
+
+        Every command's JSON carries ``ok`` (exactly ``exit_code == 0``) and ``exit_code`` first.
+        """
+        self.json({"ok": exit_code == EXIT_OK, "exit_code": exit_code, **data})
+        return exit_code
+
     def ask_password(self, prompt: str) -> str | None:
         """Prompt for a secret without echo when stdin is a terminal; None otherwise."""
         if self.getpass is not None:
@@ -257,7 +265,7 @@ def report_error(ctx: Context, args: argparse.Namespace, error: BaseException) -
     code = exit_code_for(error)
     ctx.err(f"smsc-soap: error: {error}")
     if getattr(args, "json", False):
-        ctx.json({"ok": False, "exit_code": code, "error": error_data(error)})
+        ctx.result(code, {"error": error_data(error)})
     return code
 
 

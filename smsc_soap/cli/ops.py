@@ -99,7 +99,7 @@ def _balance(args: argparse.Namespace, ctx: Context) -> int:
     with make_client(args, ctx) as client:
         result = client.get_balance()
     if args.json:
-        ctx.json({"ok": True, "balance": result.balance})
+        return ctx.result(EXIT_OK, {"balance": result.balance})
     else:
         table(ctx, [("balance", result.balance)])
     return EXIT_OK
@@ -121,15 +121,15 @@ def _send(args: argparse.Namespace, ctx: Context) -> int:
             )
     errors = [{"phone": e.phone, "status": int(e.status)} for e in result.errors]
     if args.json:
-        ctx.json(
+        return ctx.result(
+            EXIT_OK,
             {
-                "ok": True,
                 "id": result.id,
                 "cnt": result.cnt,
                 "cost": result.cost,
                 "balance": result.balance,
                 "errors": errors,
-            }
+            },
         )
     else:
         table(
@@ -155,7 +155,7 @@ def _cost(args: argparse.Namespace, ctx: Context) -> int:
         else:
             result = client.get_sms_cost2(args.phones, mes, query=query)
     if args.json:
-        ctx.json({"ok": True, "cost": result.cost, "cnt": result.cnt})
+        return ctx.result(EXIT_OK, {"cost": result.cost, "cnt": result.cnt})
     else:
         table(ctx, [("cost", result.cost), ("sms parts", result.cnt)])
     return EXIT_OK
@@ -185,7 +185,7 @@ def _status(args: argparse.Namespace, ctx: Context) -> int:
         "sms_cnt": result.sms_cnt,
     }
     if args.json:
-        ctx.json({"ok": True, **data})
+        return ctx.result(EXIT_OK, data)
     else:
         rows: list[tuple[str, object]] = [
             ("status", f"{data['status']} ({data['status_text']})"),

@@ -106,16 +106,14 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     contract = parse_contract(text)
     if args.json:
-        ctx.json(
+        return ctx.result(
+            EXIT_OK,
             {
-                "ok": True,
-                "exit_code": EXIT_OK,
                 **contract.to_dict(),
                 "local_additions": list(LOCAL_ADDITIONS),
                 "capabilities": capabilities(contract).to_dict(),
-            }
+            },
         )
-        return EXIT_OK
     ctx.out(f"namespace   {contract.namespace}")
     ctx.out(f"address     {contract.address}")
     ctx.out(
@@ -189,14 +187,8 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
         return code
     code = EXIT_DRIFT if not report.ok else EXIT_OK
     if args.json:
-        ctx.json(
-            {
-                **report.to_dict(),
-                "exit_code": code,
-                "url": url,
-                "file": args.file,
-                "has_drift": not report.ok,
-            }
+        return ctx.result(
+            code, {**report.to_dict(), "url": url, "file": args.file, "has_drift": not report.ok}
         )
     else:
         ctx.out(report.describe())

@@ -45,6 +45,7 @@ def test_bulk_json_and_partial_failure_exit_11(bulk_server: EmulatorServer, tmp_
     result = run_cli(*args, env=_env(bulk_server))
     assert result.returncode == 11, result.stderr
     summary = json.loads(result.stdout)
+    assert summary["ok"] is False and summary["exit_code"] == 11
     assert summary["sent"] == 27 and summary["failed"] == {"invalid phones": 3}
     assert summary["complete"] is True and summary["journal"] == str(journal)
 
@@ -67,6 +68,7 @@ def test_dry_run_validates_and_estimates_without_credentials(
     )
     assert result.returncode == 11, result.stderr
     estimate = json.loads(result.stdout)
+    assert estimate["ok"] is False and estimate["exit_code"] == 11
     assert estimate["valid"] == 16 and estimate["invalid"] == {"invalid phones": 4}
     assert estimate["parts"] == 32 and estimate["cost"] == "62.40"
     assert bulk_server.requests == []
@@ -146,7 +148,8 @@ def test_streaming_keeps_memory_flat(bulk_server: EmulatorServer, tmp_path: Path
             check=False,
         )
         assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout)["sent"] == rows
+        clean = json.loads(result.stdout)
+        assert clean["sent"] == rows and clean["ok"] is True and clean["exit_code"] == 0
         return int(result.stderr.strip().splitlines()[-1])
 
     small = peak_rss_kib(5_000)

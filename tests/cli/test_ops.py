@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+import smsc_soap
 from smsc_soap.cli import main
 from smsc_soap.emulator import TEST_SENDER, Account, Emulator, EmulatorServer, ManualClock
 
@@ -56,7 +57,7 @@ def test_balance_json(server: EmulatorServer) -> None:
     """`balance --json` prints the balance as a JSON string and exits 0."""
     result = run_cli("balance", "--json", env=_env(server))
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"ok": True, "balance": "100.00"}
+    assert json.loads(result.stdout) == {"ok": True, "exit_code": 0, "balance": "100.00"}
     _assert_no_secret(result)
 
 
@@ -81,6 +82,7 @@ def test_send_then_status_json(server: EmulatorServer) -> None:
     status = run_cli("status", data["id"], "79991234567", "--json", env=_env(server))
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["status"] == -1
+    assert data["ok"] is True and data["exit_code"] == 0
     _assert_no_secret(sent)
     _assert_no_secret(status)
 
@@ -215,3 +217,10 @@ def test_psw_flag_warns_that_it_is_visible(server: EmulatorServer) -> None:
     _assert_no_secret(result)
     quiet = run_cli("balance", env=_env(server))
     assert quiet.returncode == 0 and "readable by other local users" not in quiet.stderr
+
+
+def test_version_prints_the_package_version() -> None:
+    """`smsc-soap --version` prints the installed version and exits 0 without a subcommand."""
+    result = run_cli("--version", env=cli_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"smsc-soap {smsc_soap.__version__}"

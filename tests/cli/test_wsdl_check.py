@@ -44,7 +44,10 @@ def _check(text: str) -> tuple[int, dict[str, object], str]:
         result = run_cli("wsdl", "check", "--url", url, "--json", env=cli_env())
         plain = run_cli("wsdl", "check", "--url", url, env=cli_env())
         assert plain.returncode == result.returncode
-        return result.returncode, json.loads(result.stdout), plain.stdout
+        report = json.loads(result.stdout)
+        assert report["exit_code"] == result.returncode
+        assert report["ok"] is (result.returncode == 0)
+        return result.returncode, report, plain.stdout
     raise AssertionError("unreachable")
 
 
