@@ -42,8 +42,9 @@ def _add_query_arguments(parser: argparse.ArgumentParser, *, send: bool) -> None
         group.add_argument(
             "--cost",
             dest="opt_cost",
-            choices=["0", "1", "2", "3"],
-            help="0 plain send, 1 cost only, 2 add the cost, 3 add cost and balance (default 3)",
+            choices=["0", "2", "3"],
+            help="what the reply carries: 0 id and parts (the service's default), 2 also the cost, 3 also "
+            "cost and balance; cost only (1) sends nothing: use `smsc-soap cost`",
         )
         group.add_argument(
             "--err", dest="opt_err", action="store_const", const="1", help="list failed numbers"
@@ -209,7 +210,11 @@ def add_send(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("mes", help="the text; '-' reads it from stdin")
     parser.add_argument("--id", help="message id (default: a fresh random one)")
     parser.add_argument("--sender", help="sender name")
-    parser.add_argument("--time", help="send time: DDMMYYhhmm, 'DD.MM.YY hh:mm', h+N, 0<unix>")
+    parser.add_argument(
+        "--time",
+        help="send time: DDMMYYhhmm, 'DD.MM.YY hh:mm', h1-h2 (an hour window), 0<unix time>, +m (minutes "
+        "from now)",
+    )
     _add_query_arguments(parser, send=True)
     add_connection_arguments(parser)
 
@@ -229,7 +234,11 @@ def add_status(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", help="the message id")
     parser.add_argument("phone", help="the number it was sent to")
     parser.add_argument(
-        "--all", type=int, choices=[0, 1, 2], default=1, help="detail: 0, 1 (default), 2"
+        "--all",
+        type=int,
+        choices=[0, 1, 2],
+        default=0,
+        help="detail: 0 (default, as the service), 1, 2",
     )
     group = parser.add_argument_group("options")
     group.add_argument("-o", "--option", action="append", metavar="KEY=VALUE")

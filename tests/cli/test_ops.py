@@ -224,3 +224,13 @@ def test_version_prints_the_package_version() -> None:
     result = run_cli("--version", env=cli_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"smsc-soap {smsc_soap.__version__}"
+
+
+def test_send_refuses_cost_1_which_sends_nothing(server: EmulatorServer) -> None:
+    """`send --cost 1` (cost only) is refused before anything is sent, pointing to `smsc-soap cost`."""
+    result = run_cli("send", "79991234567", "hi", "--cost", "1", env=_env(server))
+    assert result.returncode == 2
+    assert "invalid choice: '1'" in result.stderr
+    assert server.requests == []
+    help_text = run_cli("send", "--help", env=_env(server)).stdout
+    assert "smsc-soap cost" in " ".join(help_text.split())
