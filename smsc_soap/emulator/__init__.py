@@ -39,6 +39,8 @@ from ._model import (
     Reply,
     Tariff,
 )
+from ._push import CallbackAttempt, CallbackPusher, is_loopback_url
+from ._receiver import TEST_CALLBACK_SECRET, CallbackReceiver
 from ._server import EmulatorServer
 from ._times import MOSCOW, format_moscow, parse_send_time
 from ._wire import RequestRecord, SoapApp, make_app, render_fault, render_reply
@@ -47,6 +49,7 @@ __all__ = [
     "MOSCOW",
     "OPERATIONS",
     "TEST_APIKEY",
+    "TEST_CALLBACK_SECRET",
     "TEST_LOGIN",
     "TEST_PASSWORD",
     "TEST_PREFIX",
@@ -56,6 +59,9 @@ __all__ = [
     "BadDate",
     "BadNumber",
     "BadParameters",
+    "CallbackAttempt",
+    "CallbackPusher",
+    "CallbackReceiver",
     "Clock",
     "ConnectionDropped",
     "Emulator",
@@ -81,6 +87,7 @@ __all__ = [
     "Undeliverable",
     "default_account",
     "format_moscow",
+    "is_loopback_url",
     "make_app",
     "parse_send_time",
     "render_fault",

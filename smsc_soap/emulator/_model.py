@@ -48,7 +48,7 @@ import itertools
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -321,6 +321,8 @@ class Emulator:
         self._auth_failures: dict[str, deque[float]] = {}
         self._blocked_until: dict[str, float] = {}
         self._in_flight: dict[str, int] = {}
+        #: Called (under the model's lock) with every message the emulator accepts; keep them quick.
+        self.listeners: list[Callable[[Message], None]] = []
         self.reset()
 
     # ----- configuration -------------------------------------------------------------------------
@@ -642,6 +644,8 @@ class Emulator:
             )
             self.messages.append(message)
             self._by_id.setdefault((account.login, message_id), []).append(message)
+            for listener in self.listeners:
+                listener(message)
             cnt += parts * sum(1 for r in rs if r.rejected_status is None)
         self._recent_sends[key] = now
         self._forget_old_sends(now)
