@@ -89,6 +89,16 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
         choices=["smsc.ru", "smsc.ua", "smsc.kz", "smscentre.com"],
         help="which SMSC site's namespace to speak (default smsc.ru)",
     )
+    parser.add_argument(
+        "--callback-url",
+        metavar="URL",
+        help="POST every status change (and inbound message) to URL, as SMSC's handler URL does",
+    )
+    parser.add_argument(
+        "--callback-secret",
+        metavar="SECRET",
+        help="sign pushed callbacks with sha1 (the SECRET of the handler URL's ?sha1=SECRET)",
+    )
 
 
 def _accounts(args: argparse.Namespace) -> list[Account]:
@@ -115,13 +125,32 @@ def run_serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     accounts = _accounts(args)
     emulator = Emulator(accounts, host=args.namespace_host)
-    server = EmulatorServer(emulator, bind=args.host, port=args.port, latency_ms=args.latency_ms)
+    if args.callback_secret and not args.callback_url:
+        print("smsc-soap serve: --callback-secret needs --callback-url", file=sys.stderr)
+        return 2
+    try:
+        # A URL typed on the command line is the user's explicit choice, so any host is allowed.
+        server = EmulatorServer(
+            emulator,
+            bind=args.host,
+            port=args.port,
+            latency_ms=args.latency_ms,
+            callback_url=args.callback_url,
+            callback_secret=args.callback_secret,
+            callback_allow_remote=True,
+        )
+    except ValueError as error:
+        print(f"smsc-soap serve: --callback-url: {error}", file=sys.stderr)
+        return 2
     stop = _Stop()
     previous = signal.signal(signal.SIGTERM, stop.handle)
     try:
         with server:
             print(f"SMSC emulator ({args.namespace_host}) serving on {server.url}", file=out)
             print(f"WSDL: {server.wsdl_url}", file=out)
+            if server.pusher is not None:
+                signed = "signed with sha1" if args.callback_secret else "unsigned"
+                print(f"callbacks: POST to {server.pusher.display_url} ({signed})", file=out)
             for account in accounts:
                 who = "apikey ***" if account.psw is None else f"login {account.login}"
                 print(f"account: {who}, balance {account.balance}", file=out)

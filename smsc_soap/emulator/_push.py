@@ -330,5 +330,10 @@ class CallbackPusher:
         finally:
             connection.close()
 
+    @property
+    def display_url(self) -> str:
+        """The URL without its query string (which may carry a secret), for messages."""
+        return f"{self._parts.scheme}://{self._parts.netloc.rpartition('@')[2]}{self._parts.path}"
+
     def __repr__(self) -> str:
-        return f"<CallbackPusher {self._parts.scheme}://{self._parts.netloc}{self._parts.path}>"
+        return f"<CallbackPusher {self.display_url}>"
