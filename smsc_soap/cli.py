@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
-from . import _cli_bulk, _cli_ops, _cli_wsdl
+from . import _cli_bulk, _cli_ops, _cli_settle, _cli_wsdl
 
 if TYPE_CHECKING:
     from .emulator import Account
@@ -254,7 +254,10 @@ COMMANDS: list[Command] = [
     Command(
         "demo", "walk through send, cost, status and balance on an emulator", add_demo, run_demo
     ),
-    *(Command(*spec) for spec in (*_cli_ops.SPECS, *_cli_bulk.SPECS, *_cli_wsdl.SPECS)),
+    *(
+        Command(*spec)
+        for spec in (*_cli_ops.SPECS, *_cli_bulk.SPECS, *_cli_settle.SPECS, *_cli_wsdl.SPECS)
+    ),
 ]
 
 

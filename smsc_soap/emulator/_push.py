@@ -124,6 +124,7 @@ class CallbackPusher:
         self._idle = threading.Condition(self._lock)
         self._busy = False
         self._scans = 0
+        self._tried = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -219,6 +220,11 @@ class CallbackPusher:
                 timeout=timeout,
             )
 
+    def wait_attempts(self, count: int, timeout: float = 5.0) -> bool:
+        """Wait until ``count`` POSTs (successful or not) were made in all; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._tried >= count, timeout=timeout)
+
     # ----- the thread ----------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -284,8 +290,10 @@ class CallbackPusher:
         delivery.attempts += 1
         status, error = self._post(delivery.form)
         attempt = CallbackAttempt(dict(delivery.form), delivery.attempts, status, error)
-        with self._lock:
+        with self._idle:
             self.attempts.append(attempt)
+            self._tried += 1
+            self._idle.notify_all()
         if attempt.ok or delivery.attempts >= self.max_attempts:
             with self._lock:
                 if self._state.queue and self._state.queue[0] is delivery:

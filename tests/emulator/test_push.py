@@ -135,6 +135,7 @@ def test_a_dead_receiver_is_retried_then_reached() -> None:
         pusher.backoff = pusher.max_backoff = 0.02
         pusher.max_attempts = 1000
         server.receive("79990001122", "wait for me")
+        assert pusher.wait_attempts(2)  # refused twice before the receiver exists
         with CallbackReceiver(port=port) as receiver:
             assert receiver.wait_for(1)[0].phone == "79990001122"
         refused = [a for a in server.callbacks if a.status is None]
