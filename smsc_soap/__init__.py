@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from ._query import php_parse_str
     from ._secrets import Secret
     from ._segments import Segments, estimate_cost, segments
+    from ._settle import SettleSummary, settle_bulk
     from ._timefmt import format_time, format_tz, hours
     from ._wsdl import wsdl_path
 
@@ -104,6 +105,7 @@ __all__ = [
     "SendOptions",
     "SendOutcomeUnknownError",
     "SendResult",
+    "SettleSummary",
     "SmscApiError",
     "SmscCallbackError",
     "SmscConfigurationError",
@@ -136,6 +138,7 @@ __all__ = [
     "segments",
     "send_bulk",
     "send_bulk_async",
+    "settle_bulk",
     "wsdl_path",
 ]
 
@@ -174,6 +177,7 @@ _LOCATIONS = {
     "SendOptions": "._options",
     "SendOutcomeUnknownError": "._exceptions",
     "SendResult": "._models",
+    "SettleSummary": "._settle",
     "SmscApiError": "._exceptions",
     "SmscCallbackError": "._exceptions",
     "SmscConfigurationError": "._exceptions",
@@ -205,6 +209,7 @@ _LOCATIONS = {
     "segments": "._segments",
     "send_bulk": "._bulk",
     "send_bulk_async": "._bulk_async",
+    "settle_bulk": "._settle",
     "wsdl_path": "._wsdl",
 }
 
