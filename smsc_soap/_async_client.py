@@ -294,9 +294,9 @@ class AsyncSoapSmsc:
         if self._closed:
             raise ClientClosedError("the client is closed", operation=request.operation)
         outcome: Result | SmscError
-        key: bytes | None = None
+        key: str | None = None
         if request.is_send:
-            key = self._budget.enter_send(request.body)
+            key = self._budget.enter_send(request.limit_key)
             if key is None:
                 raise detached(in_flight_duplicate(request))
         try:
@@ -357,7 +357,7 @@ class AsyncSoapSmsc:
         """One request on the wire, inside the budgets; the error is returned, never raised."""
         operation = request.operation
         try:
-            probe = self._budget.admit(operation, request.body)
+            probe = self._budget.admit(operation, request.limit_key)
         except SmscError as exc:
             return exc
         remaining = deadline - self._clock()

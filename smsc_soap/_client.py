@@ -295,9 +295,9 @@ class SoapSmsc:
         if self._closed:
             raise ClientClosedError("the client is closed", operation=request.operation)
         outcome: Result | SmscError
-        key: bytes | None = None
+        key: str | None = None
         if request.is_send:
-            key = self._budget.enter_send(request.body)
+            key = self._budget.enter_send(request.limit_key)
             if key is None:
                 outcome = in_flight_duplicate(request)
                 raise detached(outcome)
@@ -358,12 +358,13 @@ class SoapSmsc:
         """One request on the wire, inside the budgets; the error is returned, never raised."""
         operation = request.operation
         try:
-            probe = self._budget.admit(operation, request.body)
+            probe = self._budget.admit(operation, request.limit_key)
         except SmscError as exc:
             return exc
         remaining = deadline - self._clock()
         error: SmscError | None = None
-        if remaining <= 0 or not self._budget.acquire_slot(remaining):
+        slot = self._budget.acquire_slot(remaining) if remaining > 0 else None
+        if slot is None:
             if probe:
                 self._budget.breaker.release_probe()
             return SmscDeadlineExceededError(
@@ -382,7 +383,7 @@ class SoapSmsc:
             exc.operation = exc.operation or operation
             error = exc
         finally:
-            self._budget.release_slot()
+            self._budget.release_slot(slot)
         self._budget.breaker.record(probe, error)
         if error is not None:
             return error
