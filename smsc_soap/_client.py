@@ -27,6 +27,7 @@ from ._exceptions import (
     SmscError,
 )
 from ._hosts import DEFAULT_HOST
+from ._limits import LimitsStore, open_store
 from ._models import BalanceResult, CostResult, SendResult, StatusResult
 from ._options import SendOptions, make_options
 from ._outcomes import detached, in_flight_duplicate, send_outcome
@@ -81,6 +82,7 @@ class SoapSmsc:
         retry: RetryPolicy | None = None,
         reconcile: bool = False,
         breaker_cooldown: float = 600.0,
+        limits_store: str | LimitsStore | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -128,10 +130,16 @@ class SoapSmsc:
         self._reconcile = settings.reconcile
         self._sleep: Callable[[float], None] = sleep or _time.sleep
         self._clock: Callable[[], float] = clock or _time.monotonic
+        # Shared limits: a redis:// URL keeps slots, windows and the breaker in Redis for every
+        # process of this account (keyed by the login, never a secret); None keeps them here.
+        store, self._owns_store = open_store(
+            limits_store, clock=self._clock, account=settings.credentials.login or "apikey"
+        )
         self._budget = ClientBudget(
             max_connections=self._config.max_connections,
             breaker_cooldown=breaker_cooldown,
             clock=self._clock,
+            store=store,
         )
         self._scrub = settings.scrub
         self._transport = SyncTransport(self._config)
@@ -160,6 +168,8 @@ class SoapSmsc:
         """Close pooled connections; later calls raise :class:`ClientClosedError`."""
         self._closed = True
         self._transport.close()
+        if self._owns_store:
+            self._budget.store.close()
 
     def __enter__(self) -> SoapSmsc:
         return self

@@ -120,7 +120,9 @@ class RedisLimitsStore:
 
     ``url`` is a redis-py URL (``redis://[:password@]host:6379/0``, ``rediss://``, ``unix://``);
     ``prefix`` namespaces the keys (processes that share a breaker should share an egress IP).
-    ``client`` may be a ready ``redis.Redis`` instead of a URL. ``clock`` times the fallback.
+    ``client`` may be a ready ``redis.Redis`` instead of a URL. ``clock`` times the fallback; a slot
+    is held at most the request's deadline plus ``lease_margin`` seconds, so a killed worker's slots
+    come free by then.
     """
 
     def __init__(
@@ -133,6 +135,7 @@ class RedisLimitsStore:
         clock: Clock = time.monotonic,
         socket_timeout: float = 0.5,
         recheck_after: float = RECHECK_AFTER,
+        lease_margin: float = LEASE_MARGIN,
     ) -> None:
         if not account:
             raise SmscConfigurationError(
@@ -175,6 +178,7 @@ class RedisLimitsStore:
         self.local = LocalStore(clock)
         self._clock = clock
         self._recheck_after = recheck_after
+        self.lease_margin = lease_margin
         self._down_until: float | None = None
         self._lock = threading.Lock()
         self._salt: str | None = None
@@ -298,7 +302,7 @@ class _RedisSlots:
 
         def take() -> bool:
             key = store._key(store.fingerprint(), "slots")
-            lease_ms = max(1, int((lease + LEASE_MARGIN) * 1000))
+            lease_ms = max(1, int((lease + store.lease_margin) * 1000))
             return bool(store._slot_script(keys=[key], args=[self.limit, lease_ms, token]))
 
         ok, taken = store.run(take)
@@ -384,9 +388,7 @@ class _RedisBreaker:
         if isinstance(error, IpBlockedError):
             self.local.record(probe and from_local, error)
             ms = int(self.cooldown * 1000)
-            store.run(
-                lambda: store._trip_script(keys=self._keys, args=[ms, ms + 86_400_000])
-            )
+            store.run(lambda: store._trip_script(keys=self._keys, args=[ms, ms + 86_400_000]))
             return
         if from_local:
             self.local.record(probe, error)
