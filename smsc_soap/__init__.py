@@ -59,11 +59,13 @@ if TYPE_CHECKING:
     )
     from ._hosts import HOSTS, Host
     from ._journal import JournalError
+    from ._limits import LimitsStore
     from ._listmsg import ListMessage, encode_list
     from ._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
     from ._options import SendOptions
     from ._policy import RetryPolicy
     from ._query import php_parse_str
+    from ._redis_limits import RedisLimitsStore
     from ._secrets import Secret
     from ._segments import Segments, estimate_cost, segments
     from ._settle import SettleSummary, settle_bulk
@@ -92,12 +94,14 @@ __all__ = [
     "InvalidTimeError",
     "IpBlockedError",
     "JournalError",
+    "LimitsStore",
     "ListMessage",
     "MessageForbiddenError",
     "MessageNotFoundError",
     "MessageStatus",
     "PhoneError",
     "RateLimitedError",
+    "RedisLimitsStore",
     "RetryPolicy",
     "Secret",
     "Segments",
@@ -164,12 +168,14 @@ _LOCATIONS = {
     "InvalidTimeError": "._exceptions",
     "IpBlockedError": "._exceptions",
     "JournalError": "._journal",
+    "LimitsStore": "._limits",
     "ListMessage": "._listmsg",
     "MessageForbiddenError": "._exceptions",
     "MessageNotFoundError": "._exceptions",
     "MessageStatus": "._codes",
     "PhoneError": "._models",
     "RateLimitedError": "._exceptions",
+    "RedisLimitsStore": "._redis_limits",
     "RetryPolicy": "._policy",
     "Secret": "._secrets",
     "Segments": "._segments",

@@ -95,8 +95,10 @@ class SoapSmsc:
         makes a send whose reply was lost ask ``get_status`` and resend the identical request at
         most once, only if the service says the message does not exist and the resend is still
         covered by SMSC's duplicate window. ``breaker_cooldown`` is how long calls are refused
-        locally after an error 4 (IP blocked). ``sleep`` and ``clock`` (monotonic seconds) are
-        injectable for tests.
+        locally after an error 4 (IP blocked). ``limits_store`` (a ``redis://`` URL or a store
+        object) shares in-flight slots, rate windows and the breaker with every process of this login;
+        None keeps them in this client. ``sleep`` and ``clock`` (monotonic seconds) are injectable
+        for tests.
         """
         # Rebind the raw secrets at once: a setting error raised below carries this frame, and
         # traceback locals (capture_locals=True) must show Secret('***'), never the password.

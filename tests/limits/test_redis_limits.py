@@ -256,3 +256,39 @@ def test_sharing_needs_redis_py_url(redis_url: str) -> None:
         SoapSmsc(TEST_LOGIN, TEST_PASSWORD, limits_store="memcached://x")
     with pytest.raises(SmscConfigurationError, match="limits_store"):
         SoapSmsc(TEST_LOGIN, TEST_PASSWORD, limits_store=42)  # type: ignore[arg-type]
+
+
+def test_async_client_takes_and_returns_shared_slots(redis_url: str) -> None:
+    """AsyncSoapSmsc holds a shared slot per request in flight and gives it back afterwards."""
+    import asyncio
+
+    from smsc_soap import AsyncSoapSmsc
+
+    emulator = PeakEmulator()
+    store = RedisLimitsStore(redis_url, account=TEST_LOGIN)
+    watcher = redis.Redis.from_url(redis_url)
+    key = f"smsc:{store.fingerprint()}:slots"
+    seen: list[int] = []
+
+    async def run(url: str) -> None:
+        async with AsyncSoapSmsc(
+            TEST_LOGIN, TEST_PASSWORD, endpoint=url, limits_store=store, max_connections=14
+        ) as client:
+
+            async def watch() -> None:
+                while True:
+                    seen.append(int(watcher.zcard(key)))
+                    await asyncio.sleep(0.01)
+
+            watching = asyncio.create_task(watch())
+            await asyncio.gather(*(client.send_sms(f"7999000{i:04d}", "a") for i in range(20)))
+            watching.cancel()
+
+    try:
+        with EmulatorServer(emulator, latency_ms=100) as server:
+            asyncio.run(run(server.url))
+        assert len(emulator.messages) == 20 and emulator.peak <= 14
+        assert max(seen) == 14 and watcher.zcard(key) == 0
+    finally:
+        watcher.close()
+        store.close()
