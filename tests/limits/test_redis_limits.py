@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from smsc_soap import IpBlockedError, RateLimitedError, SoapSmsc
+from smsc_soap import CircuitOpenError, IpBlockedError, RateLimitedError, SoapSmsc
 from smsc_soap._redis_limits import RedisLimitsStore
 from smsc_soap.emulator import (
     TEST_LOGIN,
@@ -292,3 +292,31 @@ def test_async_client_takes_and_returns_shared_slots(redis_url: str) -> None:
     finally:
         watcher.close()
         store.close()
+
+
+def test_the_shared_breaker_half_opens_for_one_probe(redis_url: str) -> None:
+    """After the cool-down one client probes; its success closes the breaker for every client."""
+    with EmulatorServer(Emulator([default_account()], clock=ManualClock())) as server:
+        _block_this_ip(server)
+        options = {"endpoint": server.url, "limits_store": redis_url, "breaker_cooldown": 0.3}
+        with (
+            SoapSmsc(TEST_LOGIN, TEST_PASSWORD, **options) as first,  # type: ignore[arg-type]
+            SoapSmsc(TEST_LOGIN, TEST_PASSWORD, **options) as second,  # type: ignore[arg-type]
+        ):
+            with pytest.raises(IpBlockedError):
+                first.get_balance()
+            with pytest.raises(CircuitOpenError) as caught:
+                second.get_balance()
+            assert 0 < caught.value.retry_after <= 0.3
+            server.emulator.reset()  # the service lifts the block
+            deadline = time.monotonic() + 10
+            while True:  # Redis keeps time itself: wait for its cool-down to end
+                try:
+                    second.get_balance()  # the probe
+                    break
+                except CircuitOpenError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+            first.get_balance()  # closed for everyone
+            assert not first._budget.breaker.is_open and not second._budget.breaker.is_open
+        server.check()
