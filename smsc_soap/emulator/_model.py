@@ -387,6 +387,13 @@ class Emulator:
             raise KeyError(phone)
         return self._status(message, recipient, self.clock.now())
 
+    def status_at(self, message: Message, phone: str, when: float) -> tuple[int, int, float]:
+        """Return (status, err, time of the last change) of ``message`` to ``phone`` at ``when``."""
+        recipient = message.recipient(phone)
+        if recipient is None:
+            raise KeyError(phone)
+        return self._status(message, recipient, when)
+
     def _status(self, message: Message, recipient: Recipient, now: float) -> tuple[int, int, float]:
         if recipient.rejected_status is not None:
             return recipient.rejected_status, recipient.rejected_err, message.created_at

@@ -2,8 +2,8 @@
 
 A :class:`CallbackPusher` watches the messages the model accepts (through ``Emulator.listeners``) and,
 on a daemon thread, notices each status change (the model derives statuses from its clock, so the
-pusher looks again every ``poll_interval`` seconds, and at once when a test moves a ManualClock). Each
-change is POSTed as form fields ``id, phone, status, err, time, cnt`` (plus ``sha1`` when a secret is
+pusher looks again every ``poll_interval`` seconds, and at once when a test moves a ManualClock; a jump
+past several changes pushes each of them, oldest first). Each change is POSTed as form fields ``id, phone, status, err, time, cnt`` (plus ``sha1`` when a secret is
 set, see :func:`smsc_soap.callbacks.sign_callback`); inbound messages as ``id, phone, mes, to, time``.
 A delivery the receiver does not answer with 2xx is tried again with exponential backoff, at most
 ``max_attempts`` times, in order (a later report never overtakes an earlier one). Only loopback URLs
@@ -262,9 +262,8 @@ class CallbackPusher:
         changes: list[dict[str, str]] = []
         keep: list[_Watched] = []
         for item in watched:
-            status, err, changed = self.emulator.status_of(item.message, item.phone)
-            if status != item.last:
-                item.last = status
+            steps = self._steps(item)
+            for status, err, changed in steps:
                 changes.append(
                     {
                         "id": item.message.id,
@@ -275,7 +274,9 @@ class CallbackPusher:
                         "cnt": str(item.message.parts),
                     }
                 )
-            if not MessageStatus(status).is_final:
+            if steps:
+                item.last = steps[-1][0]
+            if not MessageStatus(item.last).is_final:
                 keep.append(item)
         for form in changes:
             self._sign(form)
@@ -285,6 +286,20 @@ class CallbackPusher:
                 state.queue.extend(_Delivery(form) for form in changes)
             self._scans += 1
             self._idle.notify_all()
+
+    def _steps(self, item: _Watched) -> list[tuple[int, int, float]]:
+        """The changes since the last pushed status, oldest first (a clock jump may pass several)."""
+        now = self.emulator.status_of(item.message, item.phone)
+        steps: list[tuple[int, int, float]] = []
+        current = now
+        while current[0] != item.last and len(steps) < 8:
+            steps.append(current)
+            # What was the status just before this change? Walk back until the last one pushed.
+            current = self.emulator.status_at(item.message, item.phone, current[2] - 0.001)
+            if current[2] >= steps[-1][2]:
+                break  # no earlier change (e.g. refused at once)
+        steps.reverse()
+        return steps
 
     def _deliver(self, delivery: _Delivery) -> None:
         delivery.attempts += 1
