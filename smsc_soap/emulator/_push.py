@@ -3,8 +3,9 @@
 A :class:`CallbackPusher` watches the messages the model accepts (through ``Emulator.listeners``) and,
 on a daemon thread, notices each status change (the model derives statuses from its clock, so the
 pusher looks again every ``poll_interval`` seconds, and at once when a test moves a ManualClock; a jump
-past several changes pushes each of them, oldest first). Each change is POSTed as form fields ``id, phone, status, err, time, cnt`` (plus ``sha1`` when a secret is
-set, see :func:`smsc_soap.callbacks.sign_callback`); inbound messages as ``id, phone, mes, to, time``.
+past several changes pushes each of them, oldest first). Each change is POSTed as form fields
+``id, phone, status, err, time, cnt`` (plus ``sha1`` when a secret is set, see
+:func:`smsc_soap.callbacks.sign_callback`); inbound messages as ``id, phone, mes, to, time``.
 A delivery the receiver does not answer with 2xx is tried again with exponential backoff, at most
 ``max_attempts`` times, in order (a later report never overtakes an earlier one). Only loopback URLs
 are accepted unless ``allow_remote=True``, so a test can never make the emulator reach another host.
