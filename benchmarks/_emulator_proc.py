@@ -16,8 +16,9 @@ from smsc_soap.emulator import Emulator, EmulatorServer, default_account
 def main() -> None:
     """Serve until stdin closes."""
     latency = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    emulator = Emulator([default_account(balance=Decimal(10**12))])
-    with EmulatorServer(emulator, latency_ms=latency) as server:
+    # Configured as `smsc-soap serve` runs it: bounded message store and request log.
+    emulator = Emulator([default_account(balance=Decimal(10**12))], max_messages=100_000)
+    with EmulatorServer(emulator, latency_ms=latency, log_limit=1000) as server:
         print(server.url, flush=True)
         sys.stdin.read()
         print(len(server.requests), flush=True)

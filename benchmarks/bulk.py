@@ -46,7 +46,7 @@ def _naive(url: str, calls: int) -> float:
 
 def _bulk_sync(url: str, count: int, offset: int = 0) -> tuple[float, int]:
     from smsc_soap import SoapSmsc
-    from smsc_soap._bulk import send_bulk
+    from smsc_soap._bulk.session import send_bulk
 
     with SoapSmsc("test", "test-password", endpoint=url, max_connections=CONCURRENCY) as client:
         client.get_balance()
@@ -59,8 +59,8 @@ def _bulk_sync(url: str, count: int, offset: int = 0) -> tuple[float, int]:
 
 
 async def _bulk_async_run(url: str, count: int, offset: int = 2_000_000) -> tuple[float, int]:
-    from smsc_soap._async_client import AsyncSoapSmsc
-    from smsc_soap._bulk_async import send_bulk_async
+    from smsc_soap._bulk.async_driver import send_bulk_async
+    from smsc_soap._client.async_client import AsyncSoapSmsc
 
     messages = _messages(count, offset)
     async with AsyncSoapSmsc(

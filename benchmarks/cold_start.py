@@ -33,9 +33,9 @@ _ZEEP = """
 import time, json
 t0 = time.perf_counter()
 import zeep
-from smsc_soap._wsdl import wsdl_path
+from smsc_soap._soap.wsdl import wsdl_path
 path = str(wsdl_path())
-t0 += 0  # locating the file is not zeep's cost, but importing smsc_soap._wsdl is; subtract it below
+t0 += 0  # locating the file is not zeep's cost, but importing smsc_soap._soap.wsdl is; subtract it below
 ta = time.perf_counter()
 client = zeep.Client(path)
 service = client.create_service(
@@ -50,7 +50,7 @@ print(json.dumps([t1 - t0, t2 - t0]))
 
 def _wsdl_file() -> str:
     sys.path.insert(0, str(ROOT))
-    from smsc_soap._wsdl import wsdl_path
+    from smsc_soap._soap.wsdl import wsdl_path
 
     return str(wsdl_path())
 
@@ -86,7 +86,8 @@ def run(quick: bool) -> list[Figure]:
     # The plain-zeep child imports the path helper from our package to find the same WSDL file; use a
     # literal path instead so that no smsc_soap import is charged to zeep.
     zeep_code = _ZEEP.replace(
-        "from smsc_soap._wsdl import wsdl_path\npath = str(wsdl_path())", f"path = {_wsdl_file()!r}"
+        "from smsc_soap._soap.wsdl import wsdl_path\npath = str(wsdl_path())",
+        f"path = {_wsdl_file()!r}",
     )
     ours, plain = interleaved(runs, lambda: _child(_OURS), lambda: _child(zeep_code))  # type: ignore[arg-type,return-value]
     ours_build = median([r[0] for r in ours])  # type: ignore[index]

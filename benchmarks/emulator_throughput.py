@@ -1,4 +1,8 @@
-"""The emulator's own throughput: requests per second it answers on this machine.
+"""The emulator's own sustained throughput: requests per second it answers on this machine.
+
+A full run lasts 30 s (``--quick``: 2 s), long enough for the duplicate-send and flood windows to fill
+and expire, and reports the rate of the first and the last slice to show it stays flat. Replies that
+carry an ``<error>`` are counted apart from successes.
 
 The emulator runs in a child process (as ``smsc-soap serve`` would) and a lean load generator in this
 one posts pre-built ``send_sms2`` envelopes over keep-alive connections with raw asyncio streams, so
@@ -14,7 +18,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _common import ROOT, Figure, at_least, info
+from _common import ROOT, Figure, at_least, at_most, info
 
 HERE = Path(__file__).resolve().parent
 
@@ -55,22 +59,40 @@ class EmulatorProcess:
                 pipe.close()
 
 
-def _bodies(count: int) -> list[bytes]:
-    from smsc_soap._protocol import protocol_for
+_PHONE = b"79990000000"
+_ID = b"L0000000000"
+
+
+def _template() -> bytes:
+    """One send_sms2 envelope built by the client's protocol; phone and id are replaced per request."""
+    from smsc_soap._soap.protocol import protocol_for
 
     protocol = protocol_for("https://smsc.ru/sys/soap.php")
     credentials = {"login": "test", "psw": "test-password"}
-    return [
+    return bytes(
         protocol.build(
             "send_sms2",
-            {"phones": f"7999{i:07d}", "mes": f"load {i}", "id": f"L{i}", "query": "cost=3"},
+            {"phones": _PHONE.decode(), "mes": "load test", "id": _ID.decode(), "query": "cost=3"},
             credentials,
         ).body
-        for i in range(count)
-    ]
+    )
 
 
-async def _worker(url: str, bodies: list[bytes], stop_at: float, counts: list[int]) -> None:
+class _Counts:
+    """Replies by kind, and successes per time slice (to show the rate stays flat)."""
+
+    def __init__(self, slice_seconds: float) -> None:
+        self.ok = 0
+        self.errors = 0  # 200 with an <error> in the reply: the emulator refused the request
+        self.failed = 0  # not 200
+        self.slice_seconds = slice_seconds
+        self.slices: list[int] = []
+        self.next = 0
+
+
+async def _worker(
+    url: str, template: bytes, started: float, stop_at: float, counts: _Counts, step: int
+) -> None:
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     head = (
@@ -78,8 +100,12 @@ async def _worker(url: str, bodies: list[bytes], stop_at: float, counts: list[in
         'Content-Type: text/xml; charset=utf-8\r\nSOAPAction: "https://smsc.ru/sys/soap.php"\r\n'
     ).encode()
     try:
-        while bodies and time.monotonic() < stop_at:
-            body = bodies.pop()
+        while (now := time.monotonic()) < stop_at:
+            index = counts.next
+            counts.next += 1
+            body = template.replace(_PHONE, b"7%010d" % (step + index)).replace(
+                _ID, b"L%010d" % (step + index)
+            )
             writer.write(head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
             status_line = await reader.readuntil(b"\r\n")
             headers = await reader.readuntil(b"\r\n\r\n")
@@ -87,43 +113,66 @@ async def _worker(url: str, bodies: list[bytes], stop_at: float, counts: list[in
             for line in headers.split(b"\r\n"):
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            if b" 200 " in status_line:
-                counts[0] += 1
+            reply = await reader.readexactly(length)
+            if b" 200 " not in status_line:
+                counts.failed += 1
+            elif b"<error>" in reply:
+                counts.errors += 1
             else:
-                counts[1] += 1
+                counts.ok += 1
+                slot = int((now - started) / counts.slice_seconds)
+                while len(counts.slices) <= slot:
+                    counts.slices.append(0)
+                counts.slices[slot] += 1
     finally:
         writer.close()
         await writer.wait_closed()
 
 
 async def _load(
-    url: str, bodies: list[bytes], seconds: float, connections: int
-) -> tuple[int, int, float]:
-    counts = [0, 0]
+    url: str, template: bytes, seconds: float, connections: int, step: int, slice_seconds: float
+) -> tuple[_Counts, float]:
+    counts = _Counts(slice_seconds)
     started = time.monotonic()
     await asyncio.gather(
-        *(_worker(url, bodies, started + seconds, counts) for _ in range(connections))
+        *(
+            _worker(url, template, started, started + seconds, counts, step)
+            for _ in range(connections)
+        )
     )
-    return counts[0], counts[1], time.monotonic() - started
+    return counts, time.monotonic() - started
 
 
 def run(quick: bool) -> list[Figure]:
-    """Measure the emulator's requests per second."""
-    seconds = 1.5 if quick else 5.0
+    """Measure the emulator's sustained requests per second, errors apart from successes."""
+    seconds = 2.0 if quick else 30.0
+    slice_seconds = 0.5 if quick else 5.0
     connections = 8
-    bodies = _bodies(int(seconds * 3000))
+    template = _template()
     with EmulatorProcess() as emulator:
-        asyncio.run(_load(emulator.url, bodies[:200], 0.5, connections))  # warm up
-        ok, failed, elapsed = asyncio.run(_load(emulator.url, bodies[200:], seconds, connections))
-    rate = ok / elapsed
+        asyncio.run(_load(emulator.url, template, 0.5, connections, 0, 0.5))  # warm up
+        counts, elapsed = asyncio.run(
+            _load(emulator.url, template, seconds, connections, 10_000_000, slice_seconds)
+        )
+    rate = counts.ok / elapsed
+    full = [n / slice_seconds for n in counts.slices[: int(seconds / slice_seconds)]]
+    first, last = (full[0], full[-1]) if full else (0.0, 0.0)
     return [
         at_least(
-            "emulator throughput (send_sms2, 8 keep-alive conns)",
+            f"emulator throughput, sustained {seconds:g} s (send_sms2, 8 conns)",
             rate,
             "req/s",
             500,
-            f"{ok} OK, {failed} not 200, in {elapsed:.1f} s",
+            f"{counts.ok} OK, {counts.errors} <error> replies, {counts.failed} not 200, "
+            f"in {elapsed:.1f} s",
         ),
+        at_least(
+            f"  last {slice_seconds:g} s slice vs first (flat under load)",
+            last / first if first else 0.0,
+            "x",
+            0.8,
+            f"{first:,.0f} -> {last:,.0f} req/s",
+        ),
+        at_most("  <error> or non-200 replies", counts.errors + counts.failed, "", 0),
         info("  mean service time per request", 1000 / rate if rate else 0.0, "ms"),
     ]

@@ -39,7 +39,7 @@ def child(url: str, rows: int) -> None:
     import gc
 
     from smsc_soap import SoapSmsc
-    from smsc_soap._bulk import send_bulk
+    from smsc_soap._bulk.session import send_bulk
 
     with SoapSmsc("test", "test-password", endpoint=url, max_connections=14) as client:
         send_bulk(client, _rows(100), concurrency=14, batch_size=100)

@@ -82,7 +82,7 @@ def _zeep() -> tuple[Callable[[int], None], Callable[[], None]]:
     import requests
     import zeep
 
-    from smsc_soap._wsdl import wsdl_path
+    from smsc_soap._soap.wsdl import wsdl_path
 
     session = requests.Session()
     session.mount("http://", _stub_adapter())
@@ -143,7 +143,7 @@ def _floor() -> tuple[Callable[[int], None], Callable[[], None]]:
 def _async_facade() -> tuple[Callable[[int], None], Callable[[], None]]:
     import httpx
 
-    from smsc_soap._async_client import AsyncSoapSmsc
+    from smsc_soap._client.async_client import AsyncSoapSmsc
 
     client = AsyncSoapSmsc("alex", "123", endpoint=ENDPOINT)
     runner = asyncio.Runner()

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._async_client import AsyncSoapSmsc
-    from ._bulk import (
+    from ._bulk.async_driver import send_bulk_async
+    from ._bulk.journal import JournalError
+    from ._bulk.session import (
         BulkEstimate,
         BulkInterrupted,
         BulkProgress,
@@ -18,8 +19,9 @@ if TYPE_CHECKING:
         estimate_bulk,
         send_bulk,
     )
-    from ._bulk_async import send_bulk_async
-    from ._client import SoapSmsc
+    from ._bulk.settle import SettleSummary, settle_bulk
+    from ._client.async_client import AsyncSoapSmsc
+    from ._client.sync_client import SoapSmsc
     from ._codes import DeliveryError, MessageStatus
     from ._exceptions import (
         AuthenticationError,
@@ -58,19 +60,17 @@ if TYPE_CHECKING:
         UndeliverableError,
     )
     from ._hosts import HOSTS, Host
-    from ._journal import JournalError
-    from ._limits import LimitsStore
-    from ._listmsg import ListMessage, encode_list
     from ._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
-    from ._options import SendOptions
-    from ._policy import RetryPolicy
-    from ._query import php_parse_str
-    from ._redis_limits import RedisLimitsStore
+    from ._params.listmsg import ListMessage, encode_list
+    from ._params.options import SendOptions
+    from ._params.query import php_parse_str
+    from ._params.segments import Segments, estimate_cost, segments
+    from ._params.timefmt import format_time, format_tz, hours
+    from ._reliability.limits import LimitsStore
+    from ._reliability.policy import RetryPolicy
+    from ._reliability.redis_limits import RedisLimitsStore
     from ._secrets import Secret
-    from ._segments import Segments, estimate_cost, segments
-    from ._settle import SettleSummary, settle_bulk
-    from ._timefmt import format_time, format_tz, hours
-    from ._wsdl import wsdl_path
+    from ._soap.wsdl import wsdl_path
 
 __all__ = [
     "HOSTS",
@@ -147,13 +147,13 @@ __all__ = [
 ]
 
 _LOCATIONS = {
-    "AsyncSoapSmsc": "._async_client",
+    "AsyncSoapSmsc": "._client.async_client",
     "AuthenticationError": "._exceptions",
     "BalanceResult": "._models",
-    "BulkEstimate": "._bulk",
-    "BulkInterrupted": "._bulk",
-    "BulkProgress": "._bulk",
-    "BulkSummary": "._bulk",
+    "BulkEstimate": "._bulk.session",
+    "BulkInterrupted": "._bulk.session",
+    "BulkProgress": "._bulk.session",
+    "BulkSummary": "._bulk.session",
     "CircuitOpenError": "._exceptions",
     "ClientClosedError": "._exceptions",
     "CostResult": "._models",
@@ -167,23 +167,23 @@ _LOCATIONS = {
     "InvalidPhoneError": "._exceptions",
     "InvalidTimeError": "._exceptions",
     "IpBlockedError": "._exceptions",
-    "JournalError": "._journal",
-    "LimitsStore": "._limits",
-    "ListMessage": "._listmsg",
+    "JournalError": "._bulk.journal",
+    "LimitsStore": "._reliability.limits",
+    "ListMessage": "._params.listmsg",
     "MessageForbiddenError": "._exceptions",
     "MessageNotFoundError": "._exceptions",
     "MessageStatus": "._codes",
     "PhoneError": "._models",
     "RateLimitedError": "._exceptions",
-    "RedisLimitsStore": "._redis_limits",
-    "RetryPolicy": "._policy",
+    "RedisLimitsStore": "._reliability.redis_limits",
+    "RetryPolicy": "._reliability.policy",
     "Secret": "._secrets",
-    "Segments": "._segments",
+    "Segments": "._params.segments",
     "SendConfirmedError": "._exceptions",
-    "SendOptions": "._options",
+    "SendOptions": "._params.options",
     "SendOutcomeUnknownError": "._exceptions",
     "SendResult": "._models",
-    "SettleSummary": "._settle",
+    "SettleSummary": "._bulk.settle",
     "SmscApiError": "._exceptions",
     "SmscCallbackError": "._exceptions",
     "SmscConfigurationError": "._exceptions",
@@ -201,22 +201,22 @@ _LOCATIONS = {
     "SmscTlsError": "._exceptions",
     "SmscTransportError": "._exceptions",
     "SmscValidationError": "._exceptions",
-    "SoapSmsc": "._client",
+    "SoapSmsc": "._client.sync_client",
     "StatusResult": "._models",
     "TooManyRequestsError": "._exceptions",
     "UndeliverableError": "._exceptions",
-    "encode_list": "._listmsg",
-    "estimate_bulk": "._bulk",
-    "estimate_cost": "._segments",
-    "format_time": "._timefmt",
-    "format_tz": "._timefmt",
-    "hours": "._timefmt",
-    "php_parse_str": "._query",
-    "segments": "._segments",
-    "send_bulk": "._bulk",
-    "send_bulk_async": "._bulk_async",
-    "settle_bulk": "._settle",
-    "wsdl_path": "._wsdl",
+    "encode_list": "._params.listmsg",
+    "estimate_bulk": "._bulk.session",
+    "estimate_cost": "._params.segments",
+    "format_time": "._params.timefmt",
+    "format_tz": "._params.timefmt",
+    "hours": "._params.timefmt",
+    "php_parse_str": "._params.query",
+    "segments": "._params.segments",
+    "send_bulk": "._bulk.session",
+    "send_bulk_async": "._bulk.async_driver",
+    "settle_bulk": "._bulk.settle",
+    "wsdl_path": "._soap.wsdl",
 }
 
 

@@ -36,8 +36,8 @@ from urllib.parse import parse_qsl
 
 from ._codes import DeliveryError, MessageStatus
 from ._exceptions import SmscCallbackError
+from ._params.timefmt import MOSCOW, parse_moscow_date
 from ._secrets import Secret
-from ._timefmt import MOSCOW, parse_moscow_date
 
 __all__ = [
     "DEFAULT_MAX_BODY",

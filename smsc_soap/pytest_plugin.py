@@ -8,6 +8,8 @@ fixture                    scope     type                              default
 =========================  ========  ================================  ==========================================
 ``smsc_emulator_server``   session   :class:`~smsc_soap.emulator.EmulatorServer`  one test account, ManualClock, host smsc.ru
 ``smsc_emulator``          function  :class:`~smsc_soap.emulator.EmulatorServer`  the session server after ``reset()``
+``smsc_emulator_options``  function  ``dict``                          the ``smsc_emulator`` marker's keywords, or ``{}``
+``smsc_emulator_factory``  function  ``(**options) -> EmulatorServer``  starts a fresh server per call, stops it after
 ``smsc_client``            function  :class:`~smsc_soap.SoapSmsc`      login ``test`` / ``test-password`` at its url
 ``smsc_callback_receiver`` function  :class:`~smsc_soap.emulator.CallbackReceiver`  on 127.0.0.1; ``smsc_emulator`` pushes to it
 =========================  ========  ================================  ==========================================
@@ -19,13 +21,26 @@ with ``smsc_emulator.receive(phone, mes, to)``) to a real receiver, signed with
 
 The test account has 1000.00 on its balance, pays 1.95 per SMS part, has the sender name ``SmscTest``
 registered and the API key ``test-apikey``. The clock only moves when a test calls
-``smsc_emulator.advance(seconds)``.
+``smsc_emulator.advance(seconds)``. The request log keeps every request with its full body.
+
+By default the emulator speaks the published contract, where an ``<apikey>`` element is ignored (an API
+key works inside ``query``). Two options simulate a richer live WSDL: ``apikey_element=True`` and
+``documented_fields=True``. Choose them per test with the marker, or run a test both ways by
+parametrising ``smsc_emulator_options``::
+
+    @pytest.mark.smsc_emulator(apikey_element=True)
+    def test_key(smsc_emulator): ...
+
+    @pytest.mark.parametrize("smsc_emulator_options", [{}, {"documented_fields": True}])
+    def test_both(smsc_emulator): ...
+
+Each combination of options gets its own session server, started on first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -41,31 +56,131 @@ from .emulator import (
 )
 
 if TYPE_CHECKING:
-    from ._client import SoapSmsc
+    from ._client.sync_client import SoapSmsc
 
-__all__ = ["smsc_callback_receiver", "smsc_client", "smsc_emulator", "smsc_emulator_server"]
+__all__ = [
+    "smsc_callback_receiver",
+    "smsc_client",
+    "smsc_emulator",
+    "smsc_emulator_factory",
+    "smsc_emulator_options",
+    "smsc_emulator_pool",
+    "smsc_emulator_server",
+]
+
+#: The options the fixtures accept, with their defaults.
+OPTIONS = {"apikey_element": False, "documented_fields": False}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the ``smsc_emulator`` marker (the suite may run with ``--strict-markers``)."""
+    config.addinivalue_line(
+        "markers",
+        "smsc_emulator(apikey_element=False, documented_fields=False): which contract the "
+        "smsc_emulator fixture's server speaks for this test",
+    )
+
+
+def _options(raw: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
+    unknown = sorted(set(raw) - set(OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"unknown smsc_emulator option(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(OPTIONS))}"
+        )
+    return tuple((name, bool(raw.get(name, default))) for name, default in OPTIONS.items())
+
+
+def _start(options: tuple[tuple[str, bool], ...]) -> EmulatorServer:
+    emulator = Emulator([default_account()], clock=ManualClock())
+    chosen = dict(options)
+    return EmulatorServer(
+        emulator,
+        apikey_element=chosen["apikey_element"],
+        documented_fields=chosen["documented_fields"],
+    ).start()
+
+
+class _Pool:
+    """One session server per combination of options, started on first use."""
+
+    def __init__(self) -> None:
+        self.servers: dict[tuple[tuple[str, bool], ...], EmulatorServer] = {}
+
+    def get(self, raw: dict[str, Any]) -> EmulatorServer:
+        key = _options(raw)
+        server = self.servers.get(key)
+        if server is None:
+            server = self.servers[key] = _start(key)
+        return server
+
+    def close(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
 
 
 @pytest.fixture(scope="session")
-def smsc_emulator_server() -> Iterator[EmulatorServer]:
+def smsc_emulator_pool() -> Iterator[_Pool]:
+    """Session scope: the servers of every option combination used in the session."""
+    pool = _Pool()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(scope="session")
+def smsc_emulator_server(smsc_emulator_pool: _Pool) -> EmulatorServer:
     """Session scope, EmulatorServer: one emulator on 127.0.0.1 for the session (test account, ManualClock)."""
-    emulator = Emulator([default_account()], clock=ManualClock())
-    with EmulatorServer(emulator) as server:
-        yield server
+    return smsc_emulator_pool.get({})
 
 
 @pytest.fixture
-def smsc_emulator(smsc_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
+def smsc_emulator_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Function scope, dict: the options of this test's emulator (the ``smsc_emulator`` marker's)."""
+    marker = request.node.get_closest_marker("smsc_emulator")
+    options = dict(marker.kwargs) if marker is not None else {}
+    _options(options)
+    return options
+
+
+@pytest.fixture
+def smsc_emulator(
+    request: pytest.FixtureRequest, smsc_emulator_options: dict[str, Any]
+) -> Iterator[EmulatorServer]:
     """Function scope, EmulatorServer: the session emulator reset for this test; server errors fail it."""
-    smsc_emulator_server.reset()
-    yield smsc_emulator_server
-    smsc_emulator_server.check()
+    if any(value for _, value in _options(smsc_emulator_options)):
+        pool: _Pool = request.getfixturevalue("smsc_emulator_pool")
+        server = pool.get(smsc_emulator_options)
+    else:
+        server = request.getfixturevalue("smsc_emulator_server")
+    server.reset()
+    yield server
+    server.check()
+
+
+@pytest.fixture
+def smsc_emulator_factory() -> Iterator[Callable[..., EmulatorServer]]:
+    """Function scope: ``factory(apikey_element=..., documented_fields=...)`` starts a fresh server."""
+    started: list[EmulatorServer] = []
+
+    def factory(**options: Any) -> EmulatorServer:
+        server = _start(_options(options))
+        started.append(server)
+        return server
+
+    try:
+        yield factory
+    finally:
+        for server in started:
+            server.stop()
 
 
 @pytest.fixture
 def smsc_client(smsc_emulator: EmulatorServer) -> Iterator[SoapSmsc]:
     """Function scope, SoapSmsc: a client logged in as the test account, aimed at ``smsc_emulator``."""
-    from ._client import SoapSmsc
+    from ._client.sync_client import SoapSmsc
 
     with SoapSmsc(TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url) as client:
         yield client

@@ -42,6 +42,7 @@ def serve() -> Iterator[tuple[subprocess.Popen[str], str]]:
             "KEY1",
             "--namespace-host",
             "smsc.kz",
+            "--apikey-element",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

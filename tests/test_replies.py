@@ -336,6 +336,6 @@ def test_send_success_that_breaks_the_contract_is_unknown(
 
 def test_dates_are_moscow_time() -> None:
     """The documented DD.MM.YYYY hh:mm:ss is read as Moscow time (UTC+3)."""
-    from smsc_soap._convert import MOSCOW
+    from smsc_soap._soap.convert import MOSCOW
 
     assert MOSCOW.utcoffset(None) == timedelta(hours=3)

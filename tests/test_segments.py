@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from smsc_soap._segments import Segments, estimate_cost, segments, truncate_to_parts
+from smsc_soap._params.segments import Segments, estimate_cost, segments, truncate_to_parts
 
 
 def test_empty_text_takes_no_parts() -> None:

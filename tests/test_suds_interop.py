@@ -54,7 +54,8 @@ def test_suds_sees_the_seven_operations(suds: Any) -> None:
 def test_suds_calls_all_seven_operations(suds: Any, server: EmulatorServer) -> None:
     """suds sends, prices, polls and reads the balance successfully through every operation."""
     sent = suds.service.send_sms(phones=PHONE, mes="Hello", id="1", sender=TEST_SENDER, **CREDS)
-    assert (sent.id, sent.cnt, sent.cost, sent.balance) == ("1", "1", "1.95", "998.05")
+    assert (sent.id, sent.cnt) == ("1", "1")  # send_sms answers as cost=0: no cost, no balance
+    assert getattr(sent, "cost", None) is None and getattr(sent, "balance", None) is None
     sent2 = suds.service.send_sms2(
         phones=f"{PHONE},70000000022", mes="Привет", id="2", query="cost=3&err=1", **CREDS
     )

@@ -133,7 +133,7 @@ def test_apikey_is_marked_as_our_addition() -> None:
 
 def test_building_clients_performs_no_network_io(monkeypatch: pytest.MonkeyPatch) -> None:
     """With every socket blocked, clients for every host build and serialise requests."""
-    import smsc_soap._protocol as protocol
+    import smsc_soap._soap.protocol as protocol
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("network I/O while building a client")

@@ -2,9 +2,10 @@
 
 The state model (:class:`Emulator`, :class:`Account`, :class:`Message`) is apart from the wire layer
 (:func:`make_app`, a WSGI app that speaks SOAP as PHP's SoapServer does) and from the server
-(:class:`EmulatorServer`, the app on 127.0.0.1 on a daemon thread). The test numbers, the status lifecycle
-and the limits are described in the documentation of :class:`Emulator`'s module,
-``smsc_soap.emulator._model``.
+(:class:`EmulatorServer`, the app on 127.0.0.1 on a daemon thread). By default it speaks the published
+contract (an ``<apikey>`` element is ignored, ``apikey=`` inside ``query`` works); ``apikey_element=True``
+and ``documented_fields=True`` simulate a richer live WSDL (:class:`Contract`). The rules, test numbers,
+lifecycle, limits and assumptions are described in ``docs/emulator.md``.
 
     with EmulatorServer(Emulator([Account("alex", "123")], clock=ManualClock())) as server:
         ...  # point a client at server.url; server.advance(10) moves the statuses on
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from ._accounts import TEST_APIKEY, TEST_LOGIN, TEST_PASSWORD, TEST_SENDER, default_account
 from ._clock import Clock, ManualClock, SystemClock
+from ._contract import Contract, served_wsdl
 from ._errors import (
     BadCredentials,
     BadDate,
@@ -28,6 +30,7 @@ from ._errors import (
     Undeliverable,
 )
 from ._faults import ConnectionDropped, FaultKind, FaultPlan, Faults
+from ._limits import Guards
 from ._model import (
     OPERATIONS,
     TEST_PREFIX,
@@ -35,6 +38,7 @@ from ._model import (
     Emulator,
     Limits,
     Message,
+    NumberReport,
     Recipient,
     Reply,
     Tariff,
@@ -43,7 +47,7 @@ from ._push import CallbackAttempt, CallbackPusher, is_loopback_url
 from ._receiver import TEST_CALLBACK_SECRET, CallbackReceiver
 from ._server import EmulatorServer
 from ._times import MOSCOW, format_moscow, parse_send_time
-from ._wire import RequestRecord, SoapApp, make_app, render_fault, render_reply
+from ._wire import RequestRecord, SoapApp, format_record, make_app, render_fault, render_reply
 
 __all__ = [
     "MOSCOW",
@@ -64,18 +68,21 @@ __all__ = [
     "CallbackReceiver",
     "Clock",
     "ConnectionDropped",
+    "Contract",
     "Emulator",
     "EmulatorServer",
     "FaultKind",
     "FaultPlan",
     "Faults",
     "Forbidden",
+    "Guards",
     "IpBlocked",
     "Limits",
     "ManualClock",
     "Message",
     "MessageNotFound",
     "NoFunds",
+    "NumberReport",
     "Recipient",
     "Reply",
     "RequestError",
@@ -87,9 +94,11 @@ __all__ = [
     "Undeliverable",
     "default_account",
     "format_moscow",
+    "format_record",
     "is_loopback_url",
     "make_app",
     "parse_send_time",
     "render_fault",
     "render_reply",
+    "served_wsdl",
 ]

@@ -1,43 +1,31 @@
-"""The emulated service's state and rules: accounts, tariffs, messages, statuses, limits and blocks.
+"""The emulated service's state and rules: accounts, messages and what a request does to them.
 
 Nothing here knows about SOAP. :meth:`Emulator.handle` takes an operation name and the request's fields
-(strings, as the WSDL types them) and returns the reply's fields, or raises a
-:class:`~smsc_soap.emulator.RequestError` carrying the service's error code.
+(strings, as PHP's SoapServer hands them to its handler: only the elements its WSDL declares) and returns
+the reply's fields, or raises a :class:`~smsc_soap.emulator.RequestError` carrying the service's code.
+The send path is split by concern: :mod:`._billing` (what a message costs), :mod:`._limits` (errors 4
+and 9, the flood rule) and :mod:`._lifecycle` (statuses over time). ``docs/emulator.md`` describes every
+rule, the test numbers and the assumptions made where the documents are silent.
 
 Test numbers
 ------------
-Numbers of the form ``7000000`` + ``0`` + three digits (``+7 000 000 0SSS``, a range no operator uses)
-choose their outcome by the last three digits; every other valid number is delivered:
+Numbers ``7000000`` + ``0`` + three digits (``+7 000 000 0SSS``, a range no operator uses) choose their
+outcome by the last three digits; every other valid number is delivered:
 
-======  ======================================================  =========================
-suffix  outcome                                                 when
-======  ======================================================  =========================
-``003``  status 3 (expired), err 6 (subscriber not in network)   after the delivery delay
-``020``  status 20 (cannot be delivered), err 1 (no subscriber)  after the delivery delay
-``022``  status 22 (wrong number), err 249                       at once, not sent, free
-``023``  status 23 (forbidden), err 253 (spam filter)            at once, not sent, free
-``024``  status 24 (insufficient funds)                          at once, not sent, free
-``025``  status 25 (unavailable number), err 248 (no route)      at once, not sent, free
-======  ======================================================  =========================
+======  ==========================================================  =============================
+suffix  outcome                                                     when
+======  ==========================================================  =============================
+``003``  status 3 (expired), err 6 (subscriber not in network)       after the delivery delay
+``006``  status 0 until the message's lifetime (``valid``) runs out,  then 3, err 6
+``020``  status 20 (cannot be delivered), err 1 (no subscriber)      after the delivery delay
+``022``  status 22 (wrong number), err 249                           at once, not sent, free
+``023``  status 23 (forbidden), err 253 (spam filter)                at once, not sent, free
+``024``  status 24 (insufficient funds)                              at once, not sent, free
+``025``  status 25 (unavailable number), err 248 (no route)          at once, not sent, free
+======  ==========================================================  =============================
 
-So ``70000000020`` is a number that is accepted and billed, then fails with 20/err 1. Numbers rejected at
-once appear in ``errors`` of a ``send_sms2`` reply with ``err=1``. A number is valid when it has 10 to 15
-digits once spaces, dashes and brackets are dropped (an optional leading ``+``; a Russian ``8XXXXXXXXXX``
-becomes ``7XXXXXXXXXX``); any other recipient is rejected with status 22. When every recipient is
-rejected the request fails instead: 7 for wrong numbers, 6 forbidden, 3 insufficient funds, 8 unavailable
-(the first rejected number decides), with the message id.
-
-Lifecycle
----------
-A message waits (status -1) until its send time plus ``queue_delay`` seconds, is then transferred
-(status 0), and ``delivery_delay`` seconds later reaches its final status (1, or 3/20 for the test numbers
-above). ``last_date`` is the moment of the latest change, in Moscow time.
-
-Limits (error 9) and blocks (error 4)
--------------------------------------
-An identical send within 60 s; more than 5 identical cost requests, more than 5 status requests for one
-message and phone, or more than 10 balance requests within 60 s; 15 or more requests in flight under
-one login. 5 authorisation failures from one IP within 30 minutes block that IP for 30 minutes.
+A number is valid by the client's own rule (7 to 15 digits once spaces, dots, dashes and brackets are
+dropped, an optional leading ``+``; a Russian ``8XXXXXXXXXX`` without ``+`` becomes ``7XXXXXXXXXX``).
 """
 
 from __future__ import annotations
@@ -55,32 +43,48 @@ from decimal import Decimal
 
 from .._codes import DeliveryError, MessageStatus
 from .._hosts import HOSTS
-from .._query import php_parse_str
-from .._segments import segments, truncate_to_parts
+from .._params.query import php_parse_str
+from .._params.recipients import classify_recipient, phone_number
+from .._params.segments import truncate_to_parts
+from ._billing import Tariff, billed_text, money, parts_of
 from ._clock import Clock, SystemClock
 from ._errors import (
     BadCredentials,
     BadNumber,
     BadParameters,
     Forbidden,
-    IpBlocked,
     MessageNotFound,
     NoFunds,
     RequestError,
     TooManyRequests,
     Undeliverable,
 )
+from ._lifecycle import (
+    LINGERING,
+    STATUS_NAMES,
+    TEST_OUTCOMES,
+    TEST_PREFIX,
+    Message,
+    Recipient,
+    status_at,
+)
+from ._limits import Guards, Limits
 from ._times import format_moscow, parse_send_time, parse_tz
 
 __all__ = [
     "OPERATIONS",
+    "STATUS_NAMES",
+    "TEST_PREFIX",
     "Account",
     "Emulator",
     "Limits",
     "Message",
+    "NumberReport",
     "Recipient",
     "Reply",
     "Tariff",
+    "flight_key",
+    "normalize_phone",
 ]
 
 #: The seven operations, by WSDL name.
@@ -93,21 +97,12 @@ OPERATIONS = (
     "get_status",
     "get_status2",
 )
+#: The operations whose request carries ``query`` (and so can carry ``apikey`` inside it).
+QUERY_OPERATIONS = frozenset({"send_sms2", "get_sms_cost2", "get_status2"})
 
 MAX_MES = 1000
-# Counters of a long-running server are pruned of stale keys once there are this many.
-_PRUNE_AT = 10_000
-TEST_PREFIX = "70000000"
+_KINDS = ("flash", "push", "hlr", "ping", "mms", "mail", "call", "viber", "whatsapp", "soc", "tg")
 
-# Outcome of a test number: (status at once or None when accepted, err, final status, final err).
-_TEST_OUTCOMES: dict[str, tuple[int | None, int, int, int]] = {
-    "003": (None, 0, MessageStatus.EXPIRED, DeliveryError.SUBSCRIBER_NOT_IN_NETWORK),
-    "020": (None, 0, MessageStatus.UNDELIVERABLE, DeliveryError.SUBSCRIBER_NOT_EXISTS),
-    "022": (MessageStatus.WRONG_NUMBER, DeliveryError.INVALID_NUMBER_FORMAT, 0, 0),
-    "023": (MessageStatus.FORBIDDEN, DeliveryError.SPAM_FILTER, 0, 0),
-    "024": (MessageStatus.INSUFFICIENT_FUNDS, DeliveryError.NO_ERROR, 0, 0),
-    "025": (MessageStatus.UNAVAILABLE_NUMBER, DeliveryError.NO_ROUTE, 0, 0),
-}
 # The request error a send gets when every recipient was rejected with this status.
 _ALL_REJECTED: dict[int, type[RequestError]] = {
     MessageStatus.WRONG_NUMBER: BadNumber,
@@ -115,53 +110,22 @@ _ALL_REJECTED: dict[int, type[RequestError]] = {
     MessageStatus.INSUFFICIENT_FUNDS: NoFunds,
     MessageStatus.UNAVAILABLE_NUMBER: Undeliverable,
 }
-# The Russian status names smsc.ru returns in ``status_name``.
-STATUS_NAMES = {
-    -3: "Сообщение не найдено",
-    -2: "Остановлено",
-    -1: "Ожидает отправки",
-    0: "Передано оператору",
-    1: "Доставлено",
-    2: "Прочитано",
-    3: "Просрочено",
-    4: "Нажата ссылка",
-    20: "Невозможно доставить",
-    22: "Неверный номер",
-    23: "Запрещено",
-    24: "Недостаточно средств",
-    25: "Недоступный номер",
-}
 
 _ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
 _ID_MAX = 2147483647
-_PHONE_JUNK = re.compile(r"[\s()\-]")
-_DIGITS = re.compile(r"\d{10,15}")
-_MONEY = Decimal("0.01")
-
-
-def _money(value: Decimal) -> str:
-    return str(value.quantize(_MONEY))
-
-
-@dataclass(frozen=True, slots=True)
-class Tariff:
-    """Prices per SMS part: one default price and optional prices by number prefix (longest wins)."""
-
-    price_per_part: Decimal = Decimal("1.95")
-    by_prefix: Mapping[str, Decimal] = field(default_factory=dict)
-
-    def price(self, phone: str) -> Decimal:
-        """Return the price of one SMS part to ``phone`` (digits only)."""
-        for length in range(len(phone), 0, -1):
-            price = self.by_prefix.get(phone[:length])
-            if price is not None:
-                return price
-        return self.price_per_part
+_VALID_HHMM = re.compile(r"(\d{1,2}):(\d{2})")
+_LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_SENDER_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Per country code: (mcc, mnc) reported for an accepted number with op=1 (made up but well-formed).
+_MCC = (("380", "255", "99"), ("77", "401", "99"), ("7", "250", "99"))
 
 
 @dataclass(slots=True)
 class Account:
-    """A client account: login with password and/or API key, balance, tariff and registered senders."""
+    """A client account: login with password and/or API key, balance, tariff, senders and groups.
+
+    ``groups`` maps a group code (``"G1"``) to its numbers; a send to ``G1`` goes to each of them.
+    """
 
     login: str
     psw: str | None = None
@@ -171,6 +135,7 @@ class Account:
     senders: frozenset[str] = frozenset()
     default_sender: str = "SMSC.RU"
     tz: int = 0
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def allows_sender(self, sender: str) -> bool:
         """Tell whether ``sender`` may be shown as the sender name (registered, or the default)."""
@@ -186,56 +151,19 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
-class Recipient:
-    """One number of a message, its price, and where its delivery ends."""
+class NumberReport:
+    """One entry of a send reply's ``errors`` list: the number, its status and, for ``op=1``, details.
+
+    ``mcc``, ``mnc``, ``cost`` and ``error`` (the delivery error of a refused number) are the data the
+    SOAP page names for ``op=1`` (S:140); the wire writes them only in ``documented_fields`` mode.
+    """
 
     phone: str
-    cost: Decimal
-    rejected_status: int | None = None
-    rejected_err: int = 0
-    final_status: int = int(MessageStatus.DELIVERED)
-    final_err: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A message the emulator accepted: its id, recipients, text, parts, cost, sender and send time."""
-
-    id: str
-    login: str
-    recipients: tuple[Recipient, ...]
-    text: str
-    parts: int
-    cost: Decimal
-    sender: str
-    created_at: float
-    send_at: float
-
-    @property
-    def phones(self) -> tuple[str, ...]:
-        """The numbers the message was addressed to."""
-        return tuple(recipient.phone for recipient in self.recipients)
-
-    def recipient(self, phone: str) -> Recipient | None:
-        """Return the recipient with this number, if any."""
-        for recipient in self.recipients:
-            if recipient.phone == phone:
-                return recipient
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """The service's limits; the defaults are SMSC's documented ones."""
-
-    duplicate_window: float = 60.0
-    cost_per_minute: int = 5
-    status_per_minute: int = 5
-    balance_per_minute: int = 10
-    concurrent: int = 15
-    auth_failures: int = 5
-    auth_window: float = 30 * 60.0
-    block_seconds: float = 30 * 60.0
+    status: str
+    mcc: str | None = None
+    mnc: str | None = None
+    cost: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,20 +171,33 @@ class Reply:
     """The fields of a successful reply (names as in the WSDL) and, for send_sms2, the ``errors`` list."""
 
     fields: dict[str, str]
-    errors: tuple[tuple[str, str], ...] = ()
+    errors: tuple[NumberReport, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class _Batch:
+class _Line:
+    """One message of a request (the request itself, or one line of ``list``), checked and priced."""
+
     sender: str | None
     tz: str | None
-    phones: str
-    mes: str
+    text: str
+    parts: int
+    recipients: list[Recipient]
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """The ``query`` options the model acts on, checked."""
+
+    kind: str | None
+    valid: float | None
+    tinyurl: bool
+    subject: str | None
 
 
 def flight_key(fields: Mapping[str, str | None]) -> str | None:
     """Return the key concurrent requests are counted under: the API key, else the login."""
-    apikey = fields.get("apikey")
+    apikey = fields.get("apikey") or php_parse_str(fields.get("query") or "").get("apikey")
     if apikey:
         return "apikey:" + apikey
     return fields.get("login") or None
@@ -264,17 +205,17 @@ def flight_key(fields: Mapping[str, str | None]) -> str | None:
 
 def normalize_phone(raw: str) -> str | None:
     """Return a number's digits (``8XXXXXXXXXX`` made ``7XXXXXXXXXX``), or None when not a number."""
-    text = _PHONE_JUNK.sub("", raw)
-    plus = text.startswith("+")
-    digits = text[1:] if plus else text
-    if not _DIGITS.fullmatch(digits):
+    number = phone_number(raw)
+    if number is None:
         return None
-    if not plus and len(digits) == 11 and digits.startswith("8"):
-        digits = "7" + digits[1:]
-    return digits
+    if number.startswith("+"):
+        return number[1:]
+    if len(number) == 11 and number.startswith("8"):
+        return "7" + number[1:]
+    return number
 
 
-def _split_phones(text: str) -> list[str]:
+def _split_items(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for item in re.split(r"[,;]", text):
         item = item.strip()
@@ -283,8 +224,46 @@ def _split_phones(text: str) -> list[str]:
     return list(seen)
 
 
+def _parse_valid(text: str | None) -> float | None:
+    """Return ``valid`` in seconds: 1..24 hours or ``hh:mm`` from 00:01 to 24:00 (S:128)."""
+    if text is None or text.strip() == "":
+        return None
+    text = text.strip()
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= 24:
+        return int(text) * 3600.0
+    match = _VALID_HHMM.fullmatch(text)
+    if match is not None:
+        minutes = int(match.group(1)) * 60 + int(match.group(2))
+        if int(match.group(2)) <= 59 and 1 <= minutes <= 24 * 60:
+            return minutes * 60.0
+    raise BadParameters(f"valid must be 1..24 hours or hh:mm from 00:01 to 24:00, got {text!r}")
+
+
+def _options(query: Mapping[str, str]) -> _Options:
+    kinds = [name for name in _KINDS if query.get(name) == "1"]
+    if query.get("bin") in ("1", "2"):
+        kinds.append("bin")
+    if len(kinds) > 1:
+        raise BadParameters(f"one message kind per request, got {', '.join(kinds)}")
+    translit = query.get("translit", "0")
+    if translit not in ("0", "1", "2"):
+        raise BadParameters("translit must be 0, 1 or 2")
+    maxsms = query.get("maxsms")
+    if maxsms and (not maxsms.isdigit() or int(maxsms) < 1):
+        raise BadParameters("maxsms must be a positive integer")
+    return _Options(
+        kind=kinds[0] if kinds else None,
+        valid=_parse_valid(query.get("valid")),
+        tinyurl=query.get("tinyurl") == "1",
+        subject=query.get("subj") or None,
+    )
+
+
 class Emulator:
-    """The state of an emulated SMSC service and the rules that act on it (thread-safe)."""
+    """The state of an emulated SMSC service and the rules that act on it (thread-safe).
+
+    ``max_messages`` keeps only the latest messages (a long-running ``serve``); None keeps all.
+    """
 
     def __init__(
         self,
@@ -297,9 +276,12 @@ class Emulator:
         spam_words: Iterable[str] = ("spamtest",),
         limits: Limits | None = None,
         first_id: int = 1,
+        max_messages: int | None = None,
     ) -> None:
         if host not in HOSTS:
             raise ValueError(f"host must be one of {', '.join(sorted(HOSTS))}")
+        if max_messages is not None and max_messages < 1:
+            raise ValueError("max_messages must be at least 1 (or None to keep every message)")
         self.host = host
         self.namespace = HOSTS[host].namespace
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -307,20 +289,18 @@ class Emulator:
         self.delivery_delay = delivery_delay
         self.spam_words = tuple(word.lower() for word in spam_words)
         self.limits = limits if limits is not None else Limits()
+        self.max_messages = max_messages
         self._first_id = first_id
         self._lock = threading.RLock()
         self._initial: dict[str, Account] = {}
         for account in accounts:
             self._initial[account.login] = dataclasses.replace(account)
         self.accounts: dict[str, Account] = {}
-        self.messages: list[Message] = []
+        self._messages: deque[Message] = deque()
         self._by_id: dict[tuple[str, str], list[Message]] = {}
+        self._clicks: dict[tuple[str, str, str], float] = {}
         self._ids: Iterator[int] = itertools.count(first_id)
-        self._recent_sends: dict[tuple[str, ...], float] = {}
-        self._rates: dict[tuple[str, ...], deque[float]] = {}
-        self._auth_failures: dict[str, deque[float]] = {}
-        self._blocked_until: dict[str, float] = {}
-        self._in_flight: dict[str, int] = {}
+        self.guards = Guards(self.limits)
         #: Called (under the model's lock) with every message the emulator accepts; keep them quick.
         self.listeners: list[Callable[[Message], None]] = []
         self.reset()
@@ -343,14 +323,43 @@ class Emulator:
         """Forget messages, counters and blocks, and restore every account as it was added."""
         with self._lock:
             self.accounts = {login: dataclasses.replace(a) for login, a in self._initial.items()}
-            self.messages = []
+            self._messages = deque()
             self._by_id = {}
+            self._clicks = {}
             self._ids = itertools.count(self._first_id)
-            self._recent_sends = {}
-            self._rates = {}
-            self._auth_failures = {}
-            self._blocked_until = {}
-            self._in_flight = {}
+            self.guards.reset()
+
+    @property
+    def messages(self) -> list[Message]:
+        """The messages kept, oldest first (the latest ``max_messages`` when that is set)."""
+        with self._lock:
+            return list(self._messages)
+
+    def unblock(self, ip: str | None = None) -> list[str]:
+        """Lift the error-4 block of ``ip`` (of every IP when None) and reset its counters.
+
+        Returns the addresses that were blocked. ``smsc-soap serve`` exposes the same as
+        ``POST /emulator/unblock`` from the local machine.
+        """
+        with self._lock:
+            return self.guards.unblock(ip)
+
+    def blocked(self) -> dict[str, float]:
+        """Return the blocked IPs with the Unix time each block ends."""
+        with self._lock:
+            now = self.clock.now()
+            return {
+                ip: until for ip, (until, _) in self.guards.blocked_until.items() if until > now
+            }
+
+    def sizes(self) -> dict[str, int]:
+        """Return how many entries each internal table holds (for tests of bounded memory)."""
+        with self._lock:
+            self.guards.recent_sends.expire(self.clock.now())
+            sizes = dict(self.guards.sizes())
+            sizes["messages"] = len(self._messages)
+            sizes["ids"] = len(self._by_id)
+            return sizes
 
     # ----- concurrency ---------------------------------------------------------------------------
 
@@ -366,17 +375,12 @@ class Emulator:
             yield False
             return
         with self._lock:
-            count = self._in_flight.get(key, 0) + 1
-            self._in_flight[key] = count
+            count = self.guards.enter(key)
         try:
             yield count >= self.limits.concurrent
         finally:
             with self._lock:
-                left = self._in_flight.get(key, 0) - 1
-                if left > 0:
-                    self._in_flight[key] = left
-                else:
-                    self._in_flight.pop(key, None)
+                self.guards.leave(key)
 
     # ----- statuses ------------------------------------------------------------------------------
 
@@ -385,25 +389,55 @@ class Emulator:
         recipient = message.recipient(phone)
         if recipient is None:
             raise KeyError(phone)
-        return self._status(message, recipient, self.clock.now())
+        with self._lock:
+            return self._status(message, recipient, self.clock.now())
 
     def status_at(self, message: Message, phone: str, when: float) -> tuple[int, int, float]:
         """Return (status, err, time of the last change) of ``message`` to ``phone`` at ``when``."""
         recipient = message.recipient(phone)
         if recipient is None:
             raise KeyError(phone)
-        return self._status(message, recipient, when)
+        with self._lock:
+            return self._status(message, recipient, when)
 
     def _status(self, message: Message, recipient: Recipient, now: float) -> tuple[int, int, float]:
-        if recipient.rejected_status is not None:
-            return recipient.rejected_status, recipient.rejected_err, message.created_at
-        transfer_at = message.send_at + self.queue_delay
-        if now < transfer_at:
-            return int(MessageStatus.WAITING), 0, message.created_at
-        final_at = transfer_at + self.delivery_delay
-        if now < final_at:
-            return int(MessageStatus.TRANSFERRED), 0, transfer_at
-        return recipient.final_status, recipient.final_err, final_at
+        return status_at(
+            message,
+            recipient,
+            now,
+            queue_delay=self.queue_delay,
+            delivery_delay=self.delivery_delay,
+            clicked_at=self._clicks.get((message.login, message.id, recipient.phone)),
+        )
+
+    def click_link(self, message_id: str, phone: str, *, login: str | None = None) -> None:
+        """Follow the short link of a delivered ``tinyurl=1`` message: its status becomes 4 from now.
+
+        Raises ValueError when no such message exists, it was not sent with ``tinyurl=1``, its text
+        has no link, or it is not delivered (yet).
+        """
+        with self._lock:
+            now = self.clock.now()
+            target = normalize_phone(phone) or phone
+            owners = [login] if login is not None else list(self.accounts)
+            for owner in owners:
+                for message in reversed(self._by_id.get((owner, message_id), ())):
+                    recipient = message.recipient(target)
+                    if recipient is None:
+                        continue
+                    if not message.tinyurl or not _LINK.search(message.text):
+                        raise ValueError(
+                            f"message {message_id} was not sent with tinyurl=1 and a link"
+                        )
+                    status, _, _ = self._status(message, recipient, now)
+                    if status != MessageStatus.DELIVERED:
+                        raise ValueError(
+                            f"message {message_id} to {phone} is in status {status}, "
+                            "a link is followed only once delivered (1)"
+                        )
+                    self._clicks[(owner, message_id, target)] = now
+                    return
+            raise ValueError(f"no message {message_id} to {phone}")
 
     # ----- the entry point -----------------------------------------------------------------------
 
@@ -416,34 +450,47 @@ class Emulator:
         crowded: bool = False,
     ) -> Reply:
         """Run one request (``operation`` by WSDL name) and return its reply or raise RequestError."""
+        if operation not in OPERATIONS:
+            raise ValueError(f"unknown operation {operation!r}")
         with self._lock:
             now = self.clock.now()
-            self._check_ip(ip, now)
-            account = self._authenticate(fields, ip, now)
-            if crowded:
-                raise TooManyRequests(f"{self.limits.concurrent}+ concurrent requests for a login")
-            if operation in ("send_sms", "send_sms2"):
-                return self._send(operation, account, fields, now)
-            if operation in ("get_sms_cost", "get_sms_cost2"):
-                return self._cost(operation, account, fields, now)
-            if operation in ("get_status", "get_status2"):
-                return self._get_status(account, fields, now)
-            if operation == "get_balance":
-                self._rate(("balance", account.login), self.limits.balance_per_minute, now)
-                return Reply({"balance": _money(account.balance)})
-            raise ValueError(f"unknown operation {operation!r}")
+            self.guards.check_ip(ip, now)
+            try:
+                reply = self._dispatch(operation, fields, ip, now, crowded)
+            except RequestError:
+                self.guards.request_failed(ip, now)
+                raise
+            self.guards.request_succeeded(ip)
+            return reply
 
-    # ----- authorisation and blocks --------------------------------------------------------------
+    def _dispatch(
+        self,
+        operation: str,
+        fields: Mapping[str, str | None],
+        ip: str,
+        now: float,
+        crowded: bool,
+    ) -> Reply:
+        raw_query = (fields.get("query") or "") if operation in QUERY_OPERATIONS else ""
+        query = php_parse_str(raw_query)
+        account = self._authenticate(fields, query, ip, now)
+        if crowded:
+            raise TooManyRequests(f"{self.limits.concurrent}+ concurrent requests for a login")
+        if operation in ("send_sms", "send_sms2"):
+            return self._send(account, fields, query, now)
+        if operation in ("get_sms_cost", "get_sms_cost2"):
+            return self._cost(account, fields, query, raw_query, now)
+        if operation in ("get_status", "get_status2"):
+            return self._get_status(account, fields, now)
+        self.guards.rate(("balance", account.login), self.limits.balance_per_minute, now)
+        return Reply({"balance": money(account.balance)})
 
-    def _check_ip(self, ip: str, now: float) -> None:
-        until = self._blocked_until.get(ip)
-        if until is not None:
-            if now < until:
-                raise IpBlocked(f"IP {ip} is blocked after repeated authorisation failures")
-            del self._blocked_until[ip]
+    # ----- authorisation -------------------------------------------------------------------------
 
-    def _authenticate(self, fields: Mapping[str, str | None], ip: str, now: float) -> Account:
-        apikey = fields.get("apikey") or ""
+    def _authenticate(
+        self, fields: Mapping[str, str | None], query: Mapping[str, str], ip: str, now: float
+    ) -> Account:
+        apikey = fields.get("apikey") or query.get("apikey") or ""
         login = fields.get("login") or ""
         psw = fields.get("psw") or ""
         if apikey:
@@ -454,117 +501,137 @@ class Emulator:
             found = self.accounts.get(login)
             if found is not None and found.password_matches(psw):
                 return found
-        failures = self._auth_failures.setdefault(ip, deque())
-        failures.append(now)
-        while failures and failures[0] <= now - self.limits.auth_window:
-            failures.popleft()
-        if len(failures) >= self.limits.auth_failures:
-            self._blocked_until[ip] = now + self.limits.block_seconds
-            failures.clear()
-        raise BadCredentials("wrong login, password or API key")
+        self.guards.auth_failed(ip, now)
+        if apikey:
+            raise BadCredentials("unknown API key")
+        if not login:
+            raise BadCredentials("no login and no API key")
+        raise BadCredentials(f"wrong login or password for {login!r}")
 
-    def _rate(self, key: tuple[str, ...], limit: int, now: float) -> None:
-        times = self._rates.setdefault(key, deque())
-        while times and times[0] <= now - 60.0:
-            times.popleft()
-        if len(times) >= limit:
-            raise TooManyRequests(f"more than {limit} such requests within a minute")
-        times.append(now)
-        if len(self._rates) > _PRUNE_AT:
-            self._rates = {k: t for k, t in self._rates.items() if t and t[-1] > now - 60.0}
+    # ----- composing a message -------------------------------------------------------------------
 
-    # ----- send and cost -------------------------------------------------------------------------
-
-    def _batches(
+    def _lines(
         self, fields: Mapping[str, str | None], query: Mapping[str, str], *, use_sender: bool
-    ) -> list[_Batch]:
+    ) -> list[tuple[str | None, str | None, str, str]]:
+        """Return (sender, tz, phones, mes) of each message of the request (one, or one per list line)."""
         sender = (fields.get("sender") or None) if use_sender else None
         sender = query.get("sender") or sender
         tz = query.get("tz")
         listing = query.get("list")
         if not listing:
-            return [_Batch(sender, tz, fields.get("phones") or "", fields.get("mes") or "")]
-        batches = []
+            return [(sender, tz, fields.get("phones") or "", fields.get("mes") or "")]
+        lines = []
         for line in listing.replace("\r\n", "\n").split("\n"):
             if not line.strip():
                 continue
             line_sender, line_tz = sender, tz
             head, bar, rest = line.partition("|")
-            if bar and ":" not in head:
+            if bar and ":" not in head and ";" not in head:
                 name, _, zone = head.partition(",")
                 line_sender, line_tz = name.strip() or sender, zone.strip() or tz
                 line = rest
-            phones, colon, mes = line.partition(":")
-            if not colon:
+            # S:117: numbers and text are separated by a colon or a semicolon, whichever comes first.
+            cut = min((i for i in (line.find(":"), line.find(";")) if i >= 0), default=-1)
+            if cut < 0:
                 raise BadParameters(f"list line {line[:40]!r} has no 'phones:mes' separator")
-            batches.append(_Batch(line_sender, line_tz, phones, mes.replace("\\n", "\n")))
-        if not batches:
+            mes = line[cut + 1 :]
+            if query.get("nl") != "1":
+                mes = mes.replace("\\n", "\n")
+            lines.append((line_sender, line_tz, line[:cut], mes))
+        if not lines:
             raise BadParameters("list is empty")
-        return batches
+        return lines
 
-    def _recipients(self, account: Account, phones: str, parts: int) -> list[Recipient]:
-        items = _split_phones(phones)
+    def _check_text(self, mes: str, query: Mapping[str, str], options: _Options) -> str:
+        kind = options.kind
+        if kind == "mail" and (not mes.strip() or not options.subject):
+            raise BadParameters("an e-mail needs a subject (subj), a text and a sender address")
+        if kind == "mms" and not mes.strip() and not options.subject:
+            raise BadParameters("an MMS needs a subject (subj) or a text")
+        if not mes.strip() and kind not in ("hlr", "ping", "mms"):
+            raise BadParameters("mes is empty")
+        if len(mes) > MAX_MES:
+            raise BadParameters(f"mes is longer than {MAX_MES} characters")
+        mes = billed_text(mes, query)
+        maxsms = query.get("maxsms")
+        if maxsms:
+            mes = truncate_to_parts(mes, int(maxsms))
+        return mes
+
+    def _recipients(
+        self, account: Account, phones: str, parts: int, kind: str | None
+    ) -> list[Recipient]:
+        items = _split_items(phones)
         if not items:
             raise BadParameters("phones is empty")
         recipients: list[Recipient] = []
         for item in items:
-            phone = normalize_phone(item)
-            if phone is None:
-                recipients.append(
-                    Recipient(
-                        item,
-                        Decimal(0),
-                        int(MessageStatus.WRONG_NUMBER),
-                        int(DeliveryError.INVALID_NUMBER_FORMAT),
-                    )
-                )
-                continue
-            outcome = _TEST_OUTCOMES.get(phone[-3:]) if phone.startswith(TEST_PREFIX) else None
-            cost = account.tariff.price(phone) * parts
-            if outcome is None:
-                recipients.append(Recipient(phone, cost))
-            elif outcome[0] is not None:
-                recipients.append(Recipient(phone, Decimal(0), outcome[0], outcome[1]))
-            else:
-                recipients.append(
-                    Recipient(phone, cost, final_status=outcome[2], final_err=outcome[3])
-                )
+            members = account.groups.get(item) if item.startswith("G") else None
+            for member in members if members is not None else (item,):
+                recipients.append(self._recipient(account, member, parts, kind))
         return recipients
 
-    def _check_text(self, mes: str, query: Mapping[str, str]) -> str:
-        if not mes.strip() and not _text_unused(query):
-            raise BadParameters("mes is empty")
-        if len(mes) > MAX_MES:
-            raise BadParameters(f"mes is longer than {MAX_MES} characters")
-        maxsms = query.get("maxsms")
-        if maxsms:
-            if not maxsms.isdigit() or int(maxsms) < 1:
-                raise BadParameters("maxsms must be a positive integer")
-            mes = truncate_to_parts(mes, int(maxsms))
-        return mes
+    @staticmethod
+    def _recipient(account: Account, item: str, parts: int, kind: str | None) -> Recipient:
+        wrong = Recipient(
+            item,
+            Decimal(0),
+            int(MessageStatus.WRONG_NUMBER),
+            int(DeliveryError.INVALID_NUMBER_FORMAT),
+        )
+        if kind in ("mail", "tg"):
+            value = classify_recipient(item, kind, groups=False)
+            if value is None:
+                return wrong
+            phone = normalize_phone(value)
+            if phone is None:  # an e-mail address, a Telegram nickname or #ID
+                return Recipient(value, account.tariff.price_per_part * parts)
+        else:
+            phone = normalize_phone(item)
+            if phone is None:
+                return wrong
+        cost = account.tariff.price(phone) * parts
+        outcome = TEST_OUTCOMES.get(phone[-3:]) if phone.startswith(TEST_PREFIX) else None
+        if outcome is None:
+            return Recipient(phone, cost)
+        if outcome[0] is not None:
+            return Recipient(phone, Decimal(0), outcome[0], outcome[1])
+        return Recipient(
+            phone,
+            cost,
+            final_status=outcome[2],
+            final_err=outcome[3],
+            lingers=phone.endswith(LINGERING),
+        )
 
-    def _prepare(
+    def _compose(
         self,
         account: Account,
         fields: Mapping[str, str | None],
         query: Mapping[str, str],
+        options: _Options,
         *,
         use_sender: bool,
-    ) -> list[tuple[_Batch, str, int, list[Recipient]]]:
-        prepared = []
-        for batch in self._batches(fields, query, use_sender=use_sender):
-            mes = self._check_text(batch.mes, query)
-            # An HLR request or ping-SMS carries no text and is billed once per number.
-            parts = 1 if _text_unused(query) else segments(mes).parts
-            prepared.append((batch, mes, parts, self._recipients(account, batch.phones, parts)))
-        return prepared
+    ) -> list[_Line]:
+        lines = []
+        for sender, tz, phones, raw_mes in self._lines(fields, query, use_sender=use_sender):
+            text = self._check_text(raw_mes, query, options)
+            parts = parts_of(text, options.kind)
+            recipients = self._recipients(account, phones, parts, options.kind)
+            lines.append(_Line(sender, tz, text, parts, recipients))
+        return lines
+
+    # ----- cost ----------------------------------------------------------------------------------
 
     def _cost(
-        self, operation: str, account: Account, fields: Mapping[str, str | None], now: float
+        self,
+        account: Account,
+        fields: Mapping[str, str | None],
+        query: Mapping[str, str],
+        raw_query: str,
+        now: float,
     ) -> Reply:
-        raw_query = (fields.get("query") or "") if operation == "get_sms_cost2" else ""
-        query = php_parse_str(raw_query)
-        prepared = self._prepare(account, fields, query, use_sender=False)
+        lines = self._compose(account, fields, query, _options(query), use_sender=False)
         key = (
             "cost",
             account.login,
@@ -572,28 +639,20 @@ class Emulator:
             fields.get("mes") or "",
             raw_query,
         )
-        self._rate(key, self.limits.cost_per_minute, now)
-        return self._cost_reply(prepared)
+        self.guards.rate(key, self.limits.cost_per_minute, now)
+        return _cost_reply(lines)
 
-    @staticmethod
-    def _cost_reply(prepared: list[tuple[_Batch, str, int, list[Recipient]]]) -> Reply:
-        accepted = [
-            (parts, r) for _, _, parts, rs in prepared for r in rs if r.rejected_status is None
-        ]
-        if not accepted:
-            first = next(r for _, _, _, rs in prepared for r in rs)
-            assert first.rejected_status is not None
-            raise _ALL_REJECTED[first.rejected_status]("no recipient can receive the message")
-        cost = sum((r.cost for _, r in accepted), Decimal(0))
-        cnt = sum(parts for parts, _ in accepted)
-        return Reply({"cost": _money(cost), "cnt": str(cnt)})
+    # ----- send ----------------------------------------------------------------------------------
 
     def _send(
-        self, operation: str, account: Account, fields: Mapping[str, str | None], now: float
+        self,
+        account: Account,
+        fields: Mapping[str, str | None],
+        query: Mapping[str, str],
+        now: float,
     ) -> Reply:
-        raw_query = (fields.get("query") or "") if operation == "send_sms2" else ""
-        query = php_parse_str(raw_query)
-        mode = query.get("cost", "0" if operation == "send_sms2" else "3")
+        # The documented default is cost=0 for every send (S:113); send_sms has no query at all.
+        mode = query.get("cost", "0")
         if mode not in ("0", "1", "2", "3"):
             raise BadParameters("cost must be 0, 1, 2 or 3")
         given_id = (fields.get("id") or "").strip()
@@ -602,84 +661,132 @@ class Emulator:
             or (given_id.isdigit() and not 1 <= int(given_id) <= _ID_MAX)
         ):
             raise BadParameters("id must be 1..2147483647 or 1-40 of [A-Za-z0-9._-]")
-        prepared = self._prepare(account, fields, query, use_sender=True)
-        if mode == "1":
-            key = ("cost", account.login, *(str(fields.get(name) or "") for name in _SEND_FIELDS))
-            self._rate(key, self.limits.cost_per_minute, now)
-            return self._cost_reply(prepared)
+        options = _options(query)
+        lines = self._compose(account, fields, query, options, use_sender=True)
         key = ("send", account.login, *(str(fields.get(name) or "") for name in _SEND_FIELDS))
-        last = self._recent_sends.get(key)
-        if last is not None and now - last < self.limits.duplicate_window:
-            raise TooManyRequests("an identical send request came less than a minute ago")
+        if mode == "1":
+            self.guards.rate(("cost", *key[1:]), self.limits.cost_per_minute, now)
+            return _cost_reply(lines)
+        self.guards.check_duplicate(key, now)
         message_id = given_id or str(next(self._ids))
-        default_tz = account.tz
-        send_times = []
-        for batch, mes, _, _ in prepared:
-            sender = batch.sender or account.default_sender
-            if not account.allows_sender(sender):
-                raise Forbidden(f"sender {sender!r} is not registered", id=message_id)
-            lowered = mes.lower()
-            if any(word in lowered for word in self.spam_words):
-                raise Forbidden("the text is refused by the spam filter", id=message_id)
-            tz = parse_tz(batch.tz, default_tz)
-            send_times.append(parse_send_time(fields.get("time"), now=now, tz=tz))
-        recipients = [r for _, _, _, rs in prepared for r in rs]
+        lines = self._admit(account, lines, options, message_id, len(lines) > 1 or "list" in query)
+        send_times = [
+            parse_send_time(fields.get("time"), now=now, tz=parse_tz(line.tz, account.tz))
+            for line in lines
+        ]
+        lines = [self._flood_check(account, line, now) for line in lines]
+        recipients = [r for line in lines for r in line.recipients]
         accepted = [r for r in recipients if r.rejected_status is None]
         if not accepted:
             first = recipients[0]
             assert first.rejected_status is not None
             error = _ALL_REJECTED[first.rejected_status]
-            raise error("no recipient can receive the message", id=message_id)
+            raise error(_rejection_reason(first), id=message_id)
         total = sum((r.cost for r in accepted), Decimal(0))
         if total > account.balance:
             raise NoFunds(
                 f"the send costs {total}, the balance is {account.balance}", id=message_id
             )
         account.balance -= total
-        cnt = 0
-        for (batch, mes, parts, rs), send_at in zip(prepared, send_times, strict=True):
-            message = Message(
-                id=message_id,
-                login=account.login,
-                recipients=tuple(rs),
-                text=mes,
-                parts=parts,
-                cost=sum((r.cost for r in rs), Decimal(0)),
-                sender=batch.sender or account.default_sender,
-                created_at=now,
-                send_at=send_at,
-            )
-            self.messages.append(message)
-            self._by_id.setdefault((account.login, message_id), []).append(message)
-            for listener in self.listeners:
-                listener(message)
-            cnt += parts * sum(1 for r in rs if r.rejected_status is None)
-        self._recent_sends[key] = now
-        self._forget_old_sends(now)
-        reply: dict[str, str] = {"id": message_id}
-        if mode == "3":
-            reply["balance"] = _money(account.balance)
-        if mode in ("2", "3"):
-            reply["cost"] = _money(total)
-        reply["cnt"] = str(cnt)
-        errors: tuple[tuple[str, str], ...] = ()
-        if query.get("op") == "1":
-            errors = tuple(
-                (r.phone, str(r.rejected_status if r.rejected_status is not None else -1))
-                for r in recipients
-            )
-        elif query.get("err") == "1":
-            errors = tuple(
-                (r.phone, str(r.rejected_status))
-                for r in recipients
-                if r.rejected_status is not None
-            )
-        return Reply(reply, errors)
+        for line, send_at in zip(lines, send_times, strict=True):
+            self._store(account, line, message_id, options, now, send_at)
+        self.guards.recent_sends.touch(key, now)
+        return _send_reply(query, mode, message_id, account, lines, total)
 
-    def _forget_old_sends(self, now: float) -> None:
-        if len(self._recent_sends) > _PRUNE_AT:
-            horizon = now - self.limits.duplicate_window
-            self._recent_sends = {k: t for k, t in self._recent_sends.items() if t > horizon}
+    def _admit(
+        self,
+        account: Account,
+        lines: list[_Line],
+        options: _Options,
+        message_id: str,
+        listed: bool,
+    ) -> list[_Line]:
+        """Apply the sender and spam rules: a forbidden single message is error 6; in a list, the
+        forbidden line's numbers get status 23 (err 254 sender, 253 text) and the other lines go."""
+        admitted = []
+        for line in lines:
+            reason, err = self._forbidden(account, line, options)
+            if reason is None:
+                admitted.append(line)
+                continue
+            if not listed:
+                raise Forbidden(reason, id=message_id)
+            refused = [
+                r
+                if r.rejected_status is not None
+                else Recipient(r.phone, Decimal(0), int(MessageStatus.FORBIDDEN), err)
+                for r in line.recipients
+            ]
+            admitted.append(dataclasses.replace(line, recipients=refused))
+        return admitted
+
+    def _forbidden(
+        self, account: Account, line: _Line, options: _Options
+    ) -> tuple[str | None, int]:
+        sender = line.sender or account.default_sender
+        if options.kind == "mail":
+            # The From address of an e-mail needs no registration (S:111 asks only that it is given).
+            if not line.sender or not _SENDER_EMAIL.fullmatch(line.sender):
+                raise BadParameters("an e-mail needs the sender's e-mail address as sender")
+        elif options.kind not in ("tg", "hlr", "ping") and not account.allows_sender(sender):
+            return f"sender {sender!r} is not registered", int(DeliveryError.UNREGISTERED_SENDER_ID)
+        lowered = line.text.lower()
+        if any(word in lowered for word in self.spam_words):
+            return "the text is refused by the spam filter", int(DeliveryError.SPAM_FILTER)
+        return None, 0
+
+    def _flood_check(self, account: Account, line: _Line, now: float) -> _Line:
+        """Block, with status 23 and err 251, the numbers this account sent too many messages in a row."""
+        checked = []
+        for r in line.recipients:
+            if r.rejected_status is None and self.guards.flood(f"{account.login} {r.phone}", now):
+                r = Recipient(
+                    r.phone,
+                    Decimal(0),
+                    int(MessageStatus.FORBIDDEN),
+                    int(DeliveryError.PER_NUMBER_LIMIT_EXCEEDED),
+                )
+            checked.append(r)
+        return dataclasses.replace(line, recipients=checked)
+
+    def _store(
+        self,
+        account: Account,
+        line: _Line,
+        message_id: str,
+        options: _Options,
+        now: float,
+        send_at: float,
+    ) -> None:
+        message = Message(
+            id=message_id,
+            login=account.login,
+            recipients=tuple(line.recipients),
+            text=line.text,
+            parts=line.parts,
+            cost=sum((r.cost for r in line.recipients if r.rejected_status is None), Decimal(0)),
+            sender=line.sender or account.default_sender,
+            created_at=now,
+            send_at=send_at,
+            kind=options.kind,
+            valid=options.valid,
+            tinyurl=options.tinyurl,
+            subject=options.subject,
+        )
+        self._messages.append(message)
+        self._by_id.setdefault((account.login, message_id), []).append(message)
+        for listener in self.listeners:
+            listener(message)
+        if self.max_messages is not None and len(self._messages) > self.max_messages:
+            old = self._messages.popleft()
+            key = (old.login, old.id)
+            bucket = self._by_id.get(key)
+            if bucket:
+                bucket.remove(old)
+                if not bucket:
+                    del self._by_id[key]
+                    for phone in old.phones:
+                        self._clicks.pop((old.login, old.id, phone), None)
 
     # ----- status --------------------------------------------------------------------------------
 
@@ -690,7 +797,8 @@ class Emulator:
         if not message_id or not raw_phone or detail not in ("0", "1", "2"):
             raise BadParameters("get_status needs id and phone, and all of 0, 1 or 2")
         phone = normalize_phone(raw_phone) or raw_phone
-        self._rate(("status", account.login, message_id, phone), self.limits.status_per_minute, now)
+        key = ("status", account.login, message_id, phone)
+        self.guards.rate(key, self.limits.status_per_minute, now)
         for message in reversed(self._by_id.get((account.login, message_id), ())):
             recipient = message.recipient(phone)
             if recipient is not None:
@@ -709,10 +817,11 @@ class Emulator:
                 send_date=format_moscow(message.send_at),
                 send_timestamp=str(int(message.send_at)),
                 phone=recipient.phone,
-                cost=_money(recipient.cost),
+                cost=money(recipient.cost),
                 sender_id=message.sender,
                 status_name=STATUS_NAMES.get(status, str(status)),
                 message=message.text,
+                sms_cnt=str(message.parts),
             )
         if detail == "2":
             reply.update(operator="Emulator Mobile", region=_region(recipient.phone))
@@ -722,14 +831,74 @@ class Emulator:
 _SEND_FIELDS = ("phones", "mes", "id", "sender", "time", "query")
 
 
+def _cost_reply(lines: list[_Line]) -> Reply:
+    accepted = [
+        (line.parts, r) for line in lines for r in line.recipients if r.rejected_status is None
+    ]
+    if not accepted:
+        first = next(r for line in lines for r in line.recipients)
+        assert first.rejected_status is not None
+        raise _ALL_REJECTED[first.rejected_status](_rejection_reason(first))
+    cost = sum((r.cost for _, r in accepted), Decimal(0))
+    cnt = sum(parts for parts, _ in accepted)
+    return Reply({"cost": money(cost), "cnt": str(cnt)})
+
+
+def _send_reply(
+    query: Mapping[str, str],
+    mode: str,
+    message_id: str,
+    account: Account,
+    lines: list[_Line],
+    total: Decimal,
+) -> Reply:
+    reply: dict[str, str] = {"id": message_id}
+    if mode == "3":
+        reply["balance"] = money(account.balance)
+    if mode in ("2", "3"):
+        reply["cost"] = money(total)
+    cnt = sum(line.parts for line in lines for r in line.recipients if r.rejected_status is None)
+    reply["cnt"] = str(cnt)
+    recipients = [r for line in lines for r in line.recipients]
+    errors: tuple[NumberReport, ...] = ()
+    if query.get("op") == "1":
+        errors = tuple(_report(r) for r in recipients)
+    elif query.get("err") == "1":
+        errors = tuple(
+            NumberReport(r.phone, str(r.rejected_status))
+            for r in recipients
+            if r.rejected_status is not None
+        )
+    return Reply(reply, errors)
+
+
+def _report(recipient: Recipient) -> NumberReport:
+    """The op=1 entry of a number: status 0 and its network for an accepted one, else the refusal."""
+    if recipient.rejected_status is not None:
+        return NumberReport(
+            recipient.phone,
+            str(recipient.rejected_status),
+            mcc="0",
+            mnc="0",
+            cost="0.00",
+            error=str(recipient.rejected_err),
+        )
+    mcc, mnc = next(((c, n) for p, c, n in _MCC if recipient.phone.startswith(p)), ("0", "0"))
+    return NumberReport(recipient.phone, "0", mcc, mnc, money(recipient.cost), "0")
+
+
+def _rejection_reason(recipient: Recipient) -> str:
+    status = recipient.rejected_status
+    if status == MessageStatus.WRONG_NUMBER:
+        return f"{recipient.phone!r} is not a valid recipient (7-15 digits, optional +)"
+    if recipient.rejected_err == DeliveryError.PER_NUMBER_LIMIT_EXCEEDED:
+        return f"flood rule: too many messages to {recipient.phone} less than 2 minutes apart"
+    return f"no recipient can receive the message (status {status})"
+
+
 def _region(phone: str) -> str:
     """A plausible region for ``phone`` by its country code."""
     for prefix, region in (("380", "Україна"), ("77", "Қазақстан"), ("7", "Россия")):
         if phone.startswith(prefix):
             return region
     return "Unknown"
-
-
-def _text_unused(query: Mapping[str, str]) -> bool:
-    """Whether the request is an HLR query or a ping-SMS, whose ``mes`` the service does not use."""
-    return query.get("hlr") == "1" or query.get("ping") == "1"

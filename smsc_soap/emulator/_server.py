@@ -2,7 +2,10 @@
 
 The standard library's ``http.server`` carries the runtime path (no third-party server). It is our own
 WSGI runner rather than ``wsgiref`` so that a fault plan can close a connection without any reply, and so
-that keep-alive connections are closed when the server stops.
+that keep-alive connections are closed when the server stops. Open connections are capped
+(``max_connections``, 256 by default, far above the 15 concurrent requests per login the service itself
+refuses with error 9): past the cap a new connection gets ``503`` and is closed at once, so idle
+connections cannot pile up threads.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ import io
 import socket
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._clock import ManualClock
+from ._contract import Contract
 from ._faults import ConnectionDropped, FaultPlan, Faults
 from ._model import Emulator, Message
 from ._wire import PATH, RequestRecord, SoapApp
@@ -128,8 +132,10 @@ class _HttpServer(ThreadingHTTPServer):
     request_queue_size = 128
     app_max_body = 4 * 1024 * 1024
 
-    def __init__(self, address: tuple[str, int], app: SoapApp) -> None:
+    def __init__(self, address: tuple[str, int], app: SoapApp, max_connections: int) -> None:
         self.app = app
+        self.max_connections = max_connections
+        self.refused_connections = 0
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         self.handler_errors: list[BaseException] = []
@@ -137,7 +143,20 @@ class _HttpServer(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.connections_lock:
-            self.connections.add(request)
+            full = len(self.connections) >= self.max_connections
+            if not full:
+                self.connections.add(request)
+        if full:
+            self.refused_connections += 1
+            try:
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\n\r\n"
+                )
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -171,6 +190,12 @@ class EmulatorServer:
         port: int = 0,
         wsdl: str | None = None,
         latency_ms: int = 0,
+        apikey_element: bool = False,
+        documented_fields: bool = False,
+        log_limit: int | None = None,
+        log_body_limit: int = 1024,
+        on_request: Callable[[RequestRecord], None] | None = None,
+        max_connections: int = 256,
         callback_url: str | None = None,
         callback_secret: str | Secret | None = None,
         callback_allow_remote: bool = False,
@@ -179,8 +204,23 @@ class EmulatorServer:
             from ._accounts import default_account
 
             emulator = Emulator([default_account()])
+        if max_connections < 16:
+            raise ValueError(
+                "max_connections must be at least 16, so that the service's own limit "
+                "(error 9 at 15 concurrent requests) stays observable"
+            )
         self.emulator = emulator
-        self.app = SoapApp(emulator, wsdl=wsdl, latency_ms=latency_ms)
+        self.contract = Contract(apikey_element=apikey_element, documented_fields=documented_fields)
+        self.app = SoapApp(
+            emulator,
+            wsdl=wsdl,
+            latency_ms=latency_ms,
+            contract=self.contract,
+            log_limit=log_limit,
+            log_body_limit=log_body_limit,
+            on_request=on_request,
+        )
+        self.max_connections = max_connections
         self._bind = bind
         self._port = port
         self._httpd: _HttpServer | None = None
@@ -197,7 +237,7 @@ class EmulatorServer:
         """Bind the socket and start serving on a daemon thread; return self."""
         if self._httpd is not None:
             raise RuntimeError("the emulator server is already running")
-        httpd = _HttpServer((self._bind, self._port), self.app)
+        httpd = _HttpServer((self._bind, self._port), self.app, self.max_connections)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -281,6 +321,32 @@ class EmulatorServer:
         """Queue fault plans (applied in order to the matching requests)."""
         for plan in plans:
             self.app.faults.add(plan)
+
+    @property
+    def apikey_element(self) -> bool:
+        """Whether the served contract declares an ``apikey`` element (else it is ignored)."""
+        return self.contract.apikey_element
+
+    @property
+    def documented_fields(self) -> bool:
+        """Whether replies carry the documented fields the published WSDL lacks."""
+        return self.contract.documented_fields
+
+    @property
+    def open_connections(self) -> int:
+        """How many client connections are open now."""
+        if self._httpd is None:
+            return 0
+        with self._httpd.connections_lock:
+            return len(self._httpd.connections)
+
+    def unblock(self, ip: str | None = None) -> list[str]:
+        """Lift the error-4 block of ``ip`` (every IP when None); return the addresses freed."""
+        return self.emulator.unblock(ip)
+
+    def click_link(self, message_id: str, phone: str) -> None:
+        """Follow the tracked link of a delivered ``tinyurl=1`` message (its status becomes 4)."""
+        self.emulator.click_link(message_id, phone)
 
     def advance(self, seconds: float) -> float:
         """Move the emulator's ManualClock forward by ``seconds``; return the new time."""
@@ -369,4 +435,4 @@ class EmulatorServer:
 
     def __repr__(self) -> str:
         where = self.url if self.running else "stopped"
-        return f"<EmulatorServer {where} host={self.emulator.host}>"
+        return f"<EmulatorServer {where} host={self.emulator.host} {self.contract.describe()}>"

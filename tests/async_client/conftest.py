@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from smsc_soap import SoapSmsc
-from smsc_soap._async_client import AsyncSoapSmsc
+from smsc_soap._client.async_client import AsyncSoapSmsc
 from smsc_soap.pytest_plugin import smsc_emulator, smsc_emulator_server
 
 __all__ = ["Blocking", "MakeClient", "make_client", "smsc_emulator", "smsc_emulator_server"]

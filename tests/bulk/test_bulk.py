@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from smsc_soap import SoapSmsc
-from smsc_soap._bulk import BulkSummary, estimate_bulk, send_bulk
-from smsc_soap._journal import JournalError
-from smsc_soap._listmsg import ListMessage
+from smsc_soap._bulk.journal import JournalError
+from smsc_soap._bulk.session import BulkSummary, estimate_bulk, send_bulk
+from smsc_soap._params.listmsg import ListMessage
 from smsc_soap.emulator import EmulatorServer, FaultPlan
 from tests.cli.helpers import BULK_LOGIN, BULK_PSW
 

@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from smsc_soap._async_client import AsyncSoapSmsc
-from smsc_soap._bulk import BulkInterrupted, BulkProgress, BulkSummary
-from smsc_soap._bulk_async import send_bulk_async
-from smsc_soap._journal import JournalError
-from smsc_soap._listmsg import ListMessage
+from smsc_soap._bulk.async_driver import send_bulk_async
+from smsc_soap._bulk.journal import JournalError
+from smsc_soap._bulk.session import BulkInterrupted, BulkProgress, BulkSummary
+from smsc_soap._client.async_client import AsyncSoapSmsc
+from smsc_soap._params.listmsg import ListMessage
 from smsc_soap.emulator import Emulator, EmulatorServer, FaultPlan, ManualClock
 from tests.cli.helpers import BULK_LOGIN, BULK_PSW, bulk_account
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from smsc_soap._wsdl import wsdl_text
-from smsc_soap._wsdl_diff import WsdlParseError, compare, parse_contract
+from smsc_soap._soap.wsdl import wsdl_text
+from smsc_soap._soap.wsdl_diff import WsdlParseError, compare, parse_contract
 from smsc_soap.emulator import Emulator, EmulatorServer, default_account
 
 from .helpers import cli_env, run_cli

@@ -16,6 +16,7 @@ from smsc_soap.emulator import (
     Emulator,
     Limits,
     ManualClock,
+    NumberReport,
     RequestError,
     Tariff,
     TooManyRequests,
@@ -116,12 +117,15 @@ def test_tariff_by_prefix() -> None:
 
 
 def test_op_1_lists_every_number(emulator: Emulator) -> None:
-    """op=1 lists every recipient with its status at submit time."""
+    """op=1 lists every recipient: 0 with its network and cost if accepted, else status and err."""
     reply = emulator.handle(
         "send_sms2",
         {**CREDS, "phones": "79991234567,70000000023", "mes": "m", "query": "op=1"},
     )
-    assert reply.errors == (("79991234567", "-1"), ("70000000023", "23"))
+    assert reply.errors == (
+        NumberReport("79991234567", "0", mcc="250", mnc="99", cost="1.95", error="0"),
+        NumberReport("70000000023", "23", mcc="0", mnc="0", cost="0.00", error="253"),
+    )
 
 
 def test_rejected_numbers_keep_their_status(emulator: Emulator) -> None:

@@ -79,7 +79,7 @@ def test_reset_restores_accounts_and_forgets_everything(smsc_emulator: EmulatorS
     assert smsc_emulator.faults.pending == []
     assert smsc_emulator.emulator.clock.now() == start
     assert "<balance>1000.00</balance>" in post(smsc_emulator, BALANCE).text
-    assert "<id>9</id><balance>" in post(smsc_emulator, SEND).text  # no duplicate-send memory
+    assert "<id>9</id><cnt>1</cnt>" in post(smsc_emulator, SEND).text  # no duplicate-send memory
 
 
 def test_check_reraises_errors_from_the_server_thread(

@@ -120,9 +120,9 @@ def test_error_6_spam_filter(smsc_client: SoapSmsc) -> None:
 
 
 def test_error_7_bad_number(smsc_client: SoapSmsc) -> None:
-    """A send whose only number is malformed is error 7 with the id."""
+    """A send whose only number has a wrong format (test number ...022) is error 7 with the id."""
     with pytest.raises(InvalidPhoneError) as info:
-        smsc_client.send_sms("1234567", "hi", id="n-1")
+        smsc_client.send_sms("70000000022", "hi", id="n-1")
     assert (info.value.code, info.value.message_id) == (7, "n-1")
 
 

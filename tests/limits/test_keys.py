@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from smsc_soap import SoapSmsc
-from smsc_soap._protocol import limit_key
+from smsc_soap._soap.protocol import limit_key
 from smsc_soap.emulator import (
     TEST_LOGIN,
     TEST_PASSWORD,

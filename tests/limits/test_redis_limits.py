@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from smsc_soap import CircuitOpenError, IpBlockedError, RateLimitedError, SoapSmsc
-from smsc_soap._redis_limits import RedisLimitsStore
+from smsc_soap._reliability.redis_limits import RedisLimitsStore
 from smsc_soap.emulator import (
     TEST_LOGIN,
     TEST_PASSWORD,

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from smsc_soap import SmscError, SoapSmsc
-from smsc_soap._redis_limits import RedisLimitsStore
+from smsc_soap._reliability.redis_limits import RedisLimitsStore
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from smsc_soap import CostResult, SendResult, SmscValidationError, SoapSmsc
-from smsc_soap._arguments import cost_fields, send_fields
-from smsc_soap._options import SendOptions
-from smsc_soap._segments import segments
+from smsc_soap._params.arguments import cost_fields, send_fields
+from smsc_soap._params.options import SendOptions
+from smsc_soap._params.segments import segments
 from smsc_soap.emulator import EmulatorServer
 
 PHONE = "+79991234567"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from smsc_soap._exceptions import SmscValidationError
-from smsc_soap._options import KINDS, SendOptions
+from smsc_soap._params.options import KINDS, SendOptions
 
 
 def encoded(**kwargs: Any) -> dict[str, str]:

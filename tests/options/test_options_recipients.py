@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from smsc_soap._arguments import send_fields, status_fields
 from smsc_soap._exceptions import SmscValidationError
-from smsc_soap._options import SendOptions
-from smsc_soap._recipients import mask, normalise_recipients
-from smsc_soap._validation import check_id, check_sender
+from smsc_soap._params.arguments import send_fields, status_fields
+from smsc_soap._params.options import SendOptions
+from smsc_soap._params.recipients import mask, normalise_recipients
+from smsc_soap._params.validation import check_id, check_sender
 
 
 def phones_for(phones: Any, **options: Any) -> str:

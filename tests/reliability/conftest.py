@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from smsc_soap import SoapSmsc
-from smsc_soap._policy import RetryPolicy
+from smsc_soap._reliability.policy import RetryPolicy
 from tests.conftest import SENTINEL_PSW
 from tests.wire import php_reply
 

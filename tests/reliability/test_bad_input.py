@@ -160,7 +160,7 @@ def test_accepted_edge_cases_arrive_exactly(httpserver: HTTPServer, client: Soap
 
 def test_generated_ids_are_valid_and_unique() -> None:
     """83: ids the library assigns are valid service ids, unique over 100,000 generations."""
-    from smsc_soap._validation import check_id, new_message_id
+    from smsc_soap._params.validation import check_id, new_message_id
 
     ids = {new_message_id() for _ in range(100_000)}
     assert len(ids) == 100_000

@@ -17,7 +17,7 @@ import trustme
 
 import smsc_soap as s
 from smsc_soap import SoapSmsc
-from smsc_soap._transport import TransportConfig
+from smsc_soap._http.sync_transport import TransportConfig
 from tests.conftest import SENTINEL_PSW
 from tests.reliability.conftest import (
     FakeSleep,
@@ -89,7 +89,7 @@ def test_connect_timeout_is_not_sent(
     client = make_client(
         f"http://127.0.0.1:{backlog_full}/sys/soap.php",
         connect_timeout=0.3,
-        retry=s._policy.NO_RETRIES,
+        retry=s.RetryPolicy(max_attempts=1, send_max_attempts=1),
     )
     started = time.monotonic()
     _, error = run(lambda: send(client))
@@ -144,7 +144,12 @@ def test_defaults_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         raise requests.exceptions.ConnectionError("stop")
 
     monkeypatch.setattr(requests.Session, "post", capture)
-    client = SoapSmsc("alex", "pw", endpoint="http://127.0.0.1:9/x", retry=s._policy.NO_RETRIES)
+    client = SoapSmsc(
+        "alex",
+        "pw",
+        endpoint="http://127.0.0.1:9/x",
+        retry=s.RetryPolicy(max_attempts=1, send_max_attempts=1),
+    )
     run(client.get_balance)
     timeout = seen[0]["timeout"]
     assert timeout[0] <= 5.0 and timeout[1] <= 30.0
@@ -268,7 +273,10 @@ def test_environment_ca_is_not_trusted_without_ca_bundle(
 def test_tls_to_a_plain_port_is_not_sent(make_client: Callable[..., SoapSmsc]) -> None:
     """https:// to a plain HTTP server fails the handshake: typed, NOT_SENT, no body parsed as sent."""
     with RawServer(respond(ok_reply("send_sms"))) as server:
-        client = make_client(server.url.replace("http://", "https://"), retry=s._policy.NO_RETRIES)
+        client = make_client(
+            server.url.replace("http://", "https://"),
+            retry=s.RetryPolicy(max_attempts=1, send_max_attempts=1),
+        )
         _, error = run(lambda: send(client))
     assert isinstance(error, s.SmscError)
     assert isinstance(error, s.SmscTlsError | s.SendOutcomeUnknownError)

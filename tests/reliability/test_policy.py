@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import smsc_soap as s
-from smsc_soap._budget import CircuitBreaker, ClientBudget, RateWindow, RetryBudget
 from smsc_soap._exceptions import Delivery
 from smsc_soap._models import StatusResult
-from smsc_soap._policy import (
+from smsc_soap._reliability.budget import CircuitBreaker, ClientBudget, RateWindow, RetryBudget
+from smsc_soap._reliability.policy import (
     Action,
     Attempts,
     Reconciler,

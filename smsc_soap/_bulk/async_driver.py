@@ -1,0 +1,227 @@
+"""Bulk sending from asyncio: :func:`send_bulk_async`, the event-loop driver of :mod:`smsc_soap._bulk.session`.
+
+Batching, the journal, the delivery decisions (send, reconcile by status, resend) and the summary are
+those of the thread driver (``_bulk._Session``); only the way requests are performed differs: one task
+per batch, at most ``concurrency`` at a time (a semaphore), on an :class:`AsyncSoapSmsc`. The journal is
+written by one dedicated thread, in order: each commit waits for ``fsync`` (synchronous=FULL), about a
+millisecond on a disk, which inline would stall every reply behind it (measured: 10,000 messages at
+50 ms latency took 0.73 s with inline commits on disk, 0.63 s with the journal in memory). A batch is
+committed as ``sending`` before its task starts.
+
+Cancellation (``task.cancel()``, ``asyncio.timeout``, Ctrl-C under ``asyncio.run``) cancels the
+requests in flight and re-raises once the journal thread is idle: their batches stay ``sending`` in
+the journal (or ``sent``, if the reply was already being written) and are reconciled by status on
+``resume=True``, exactly like after a crash. A :class:`KeyboardInterrupt`
+raised inside the run (by the input iterable, say) lets the requests in flight finish and raises
+:class:`~smsc_soap._bulk.session.BulkInterrupted`, as the sync driver does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._exceptions import SmscError
+from .session import (
+    _SEND,
+    _STATUS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_BATCH_CHARS,
+    BulkInterrupted,
+    BulkProgress,
+    BulkSummary,
+    Item,
+    Plan,
+    Step,
+    _Batch,
+    _open_session,
+    _Outcome,
+    _Session,
+    _summary,
+)
+
+if TYPE_CHECKING:
+    from .._client.async_client import AsyncSoapSmsc
+
+__all__ = ["send_bulk_async"]
+
+T = TypeVar("T")
+
+
+class _AsyncRunner:
+    """The asyncio driver: the producer on the calling task, one task per batch in flight.
+
+    Every journal call runs on one dedicated thread, in order: a commit waits for the disk (``fsync``)
+    with the GIL released, so the loop keeps serving replies meanwhile.
+    """
+
+    def __init__(self, client: AsyncSoapSmsc, session: _Session) -> None:
+        self.client = client
+        self.session = session
+        self.slots = asyncio.Semaphore(session.concurrency)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.failure: BaseException | None = None
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="smsc-bulk-journal")
+
+    async def _journal(self, call: Callable[..., T], *args: Any) -> T:
+        """Run one journal call on the journal thread; it completes even if this task is cancelled."""
+        return await asyncio.get_running_loop().run_in_executor(self.writer, call, *args)
+
+    async def _perform(self, batch: _Batch, step: Step) -> object:
+        if step == _SEND:
+            return await self.client.send_sms2("", "", **self.session.send_args(batch))
+        if step == _STATUS:
+            assert batch.check_phone is not None
+            return await self.client.get_status(batch.message_id, batch.check_phone)
+        assert isinstance(step, float | int)
+        await asyncio.sleep(step)
+        return None
+
+    async def _deliver(self, batch: _Batch) -> _Outcome:
+        """Run the batch's plan, awaiting each step; SmscErrors go back into the plan."""
+        plan: Plan = self.session.plan(batch)
+        value: object = None
+        error: SmscError | None = None
+        try:
+            while True:
+                try:
+                    step = plan.send(value) if error is None else plan.throw(error)
+                except StopIteration as done:
+                    outcome: _Outcome = done.value
+                    return outcome
+                value = error = None
+                try:
+                    value = await self._perform(batch, step)
+                except SmscError as exc:
+                    error = exc
+        finally:
+            plan.close()
+
+    async def _batch_task(self, batch: _Batch) -> None:
+        try:
+            outcome = await self._deliver(batch)
+            failed_items = await self._journal(self.session.write, batch, outcome)
+            self.session.count(batch, outcome, failed_items)
+        except asyncio.CancelledError:
+            raise  # unless its outcome was already written, the batch stays 'sending': resume reconciles
+        except BaseException as exc:  # a journal failure, a bug: stop the run and report it
+            if self.failure is None:
+                self.failure = exc
+            self.session.stop.set()
+        finally:
+            self.slots.release()
+
+    def _start(self, batch: _Batch) -> None:
+        task = asyncio.create_task(self._batch_task(batch), name=f"smsc-bulk-{batch.seq}")
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+        self.session.in_flight = len(self.tasks)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        self.session.in_flight = len(self.tasks)
+
+    async def _room(self) -> bool:
+        """Wait for a free slot; False (and no slot taken) when the run has been told to stop."""
+        await self.slots.acquire()
+        if self.session.stop.is_set():
+            self.slots.release()
+            return False
+        return True
+
+    async def _drain(self) -> None:
+        while self.tasks:
+            await asyncio.wait(list(self.tasks))
+
+    async def _produce(self, items: Iterable[Item], start: int) -> None:
+        session = self.session
+        for record in await self._journal(session.unfinished):
+            if not await self._room():
+                return
+            self._start(await self._journal(session.reopen, record))
+        for lines, invalid in session.chunks(items, start):
+            if not lines:
+                await self._journal(session.add_invalid, invalid)
+                return
+            if not await self._room():
+                return
+            # Committed as 'sending' before its request can leave.
+            self._start(await self._journal(session.open_batch, lines, invalid))
+
+    async def run(self, items: Iterable[Item], start: int) -> None:
+        """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time."""
+        session = self.session
+        try:
+            await self._produce(items, start)
+            await self._drain()
+        except asyncio.CancelledError:
+            session.stop.set()
+            for task in list(self.tasks):
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            raise
+        except BaseException:
+            # Interrupted from inside (KeyboardInterrupt from the input, say): let the requests in
+            # flight finish and record them, then re-raise.
+            session.stop.set()
+            await self._drain()
+            raise
+        finally:
+            # A journal call of a cancelled task may still be running: let it finish before the
+            # journal is closed (at most one commit).
+            self.writer.shutdown(wait=True)
+        if self.failure is not None:
+            raise self.failure
+
+
+async def send_bulk_async(
+    client: AsyncSoapSmsc,
+    messages: Iterable[Item],
+    *,
+    journal: str | Path | None = None,
+    resume: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS,
+    sender: str | None = None,
+    time: str | int | None = None,
+    query: Mapping[str, Any] | None = None,
+    run_key: str | None = None,
+    on_progress: Callable[[BulkProgress], None] | None = None,
+    retry_delay: float = 1.0,
+    max_attempts: int = 3,
+) -> BulkSummary:
+    """Send personalised ``messages`` in journaled ``list`` batches from asyncio; see :func:`send_bulk`.
+
+    The same options, journal, resume rules and summary as :func:`~smsc_soap._bulk.session.send_bulk`, with an
+    :class:`AsyncSoapSmsc`; up to ``concurrency`` batches are in flight as tasks of the running loop.
+    ``messages`` is a plain iterable, read on the event loop between sends. Cancelled, the run
+    cancels its requests in flight and re-raises; their batches are reconciled on ``resume=True``.
+    """
+    with _open_session(
+        journal,
+        resume=resume,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        max_batch_chars=max_batch_chars,
+        sender=sender,
+        time=time,
+        query=query,
+        run_key=run_key,
+        on_progress=on_progress,
+        retry_delay=retry_delay,
+        max_attempts=max_attempts,
+    ) as (session, start):
+        interrupted = False
+        try:
+            await _AsyncRunner(client, session).run(messages, start)
+        except KeyboardInterrupt:
+            interrupted = True
+        summary = _summary(session, interrupted)
+    if interrupted:
+        raise BulkInterrupted(summary)
+    return summary

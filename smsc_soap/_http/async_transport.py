@@ -1,0 +1,233 @@
+"""The asynchronous HTTP layer: the same limits and error mapping as the sync transport, on httpx.
+
+It posts the envelope :class:`~smsc_soap._soap.protocol.Protocol` serialised and returns a
+:class:`~smsc_soap._http.sync_transport.RawReply`: no redirects, identity encoding only, the body streamed raw
+under the size cap, the whole call bounded by the deadline, and every httpx failure mapped to our
+exception tree with what it means for the message. The environment (proxies, CA bundles, .netrc) is
+ignored, as in the sync transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Mapping
+
+import httpx
+
+from .._exceptions import (
+    Delivery,
+    SmscConnectError,
+    SmscConnectTimeoutError,
+    SmscDeadlineExceededError,
+    SmscError,
+    SmscReadTimeoutError,
+    SmscResponseTooLargeError,
+    SmscTlsError,
+    SmscTransportError,
+)
+from .sync_transport import (
+    USER_AGENT,
+    RawReply,
+    TransportConfig,
+    check_reply_headers,
+    exception_chain,
+    safe_text,
+)
+
+__all__ = ["AsyncTransport", "map_httpx_error"]
+
+_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "keep-alive"}
+
+
+def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """A verifying TLS context trusting what the sync transport trusts: ``ca_bundle``, else certifi's roots."""
+    import os
+
+    if ca_bundle is None:
+        import certifi
+
+        return ssl.create_default_context(cafile=certifi.where())
+    if os.path.isdir(ca_bundle):
+        return ssl.create_default_context(capath=ca_bundle)
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
+class AsyncTransport:
+    """Posts envelopes with an ``httpx.AsyncClient`` within the configured limits.
+
+    The httpx client (and its TLS context) is made on the first call, so building an async client is
+    cheap and may happen outside any event loop. Its pooled connections belong to the event loop of
+    that first call; using the transport from another loop is refused.
+    """
+
+    def __init__(self, config: TransportConfig) -> None:
+        self.config = config
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"AsyncTransport(deadline={self.config.deadline}s)"
+
+    def _get_client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._client
+        if client is not None:
+            if loop is not self._loop:
+                raise RuntimeError(
+                    "this AsyncSoapSmsc made its connections in another event loop; "
+                    "create one client per event loop"
+                )
+            return client
+        client = self._new_client()
+        self._client, self._loop = client, loop
+        return client
+
+    def _new_client(self) -> httpx.AsyncClient:
+        cfg = self.config
+        size = cfg.max_connections
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        verify: ssl.SSLContext | bool = ssl_context(cfg.ca_bundle)
+        mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+        for scheme in ("http", "https"):
+            proxy = cfg.proxies.get(scheme)
+            if proxy is not None:
+                mounts[f"{scheme}://"] = httpx.AsyncHTTPTransport(
+                    verify=verify, trust_env=False, limits=limits, proxy=proxy
+                )
+        return httpx.AsyncClient(
+            headers=_HEADERS,
+            verify=verify,
+            trust_env=False,
+            follow_redirects=False,
+            limits=limits,
+            mounts=mounts or None,
+            timeout=httpx.Timeout(cfg.read_timeout, connect=cfg.connect_timeout),
+        )
+
+    async def aclose(self) -> None:
+        """Close pooled connections; later calls raise ClientClosedError in the client."""
+        self.closed = True
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], deadline_at: float
+    ) -> RawReply:
+        """POST ``body`` and return the reply, or raise a mapped SmscTransportError."""
+        remaining = deadline_at - time.monotonic()
+        if remaining <= 0:
+            raise SmscDeadlineExceededError(
+                "the call's total deadline passed before the request was sent",
+                delivery=Delivery.NOT_SENT,
+                retry_safe=False,
+            )
+        cfg = self.config
+        timeout = httpx.Timeout(
+            min(cfg.read_timeout, remaining),
+            connect=min(cfg.connect_timeout, remaining),
+            pool=remaining,
+        )
+        client = self._get_client()
+        stage = _Stage()
+        error: SmscTransportError | None = None
+        try:
+            async with asyncio.timeout(remaining):
+                return await self._exchange(client, url, body, headers, timeout, stage)
+        except SmscError:
+            raise
+        except TimeoutError:
+            error = SmscDeadlineExceededError(
+                f"no complete reply within the {cfg.deadline:g} s deadline; "
+                "the request may have been processed",
+                http_status=stage.status,
+            )
+        except Exception as exc:  # mapped below, outside the handler, so no raw cause is chained
+            error = map_httpx_error(exc, after_headers=stage.status is not None)
+        raise error
+
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: httpx.Timeout,
+        stage: _Stage,
+    ) -> RawReply:
+        limit = self.config.max_response_bytes
+        request = client.build_request("POST", url, content=body, headers=headers, timeout=timeout)
+        response = await client.send(request, stream=True)
+        try:
+            stage.status = status = response.status_code
+            reply_headers = {k.lower(): v for k, v in response.headers.items()}
+            check_reply_headers(status, reply_headers, limit)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > limit:
+                    raise SmscResponseTooLargeError(
+                        f"the reply exceeded the {limit}-byte limit and was not read further",
+                        http_status=status,
+                    )
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return RawReply(status, reply_headers, b"".join(chunks), url)
+
+
+class _Stage:
+    """How far one exchange got: the HTTP status once the reply's headers arrived."""
+
+    __slots__ = ("status",)
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+
+
+def _summary(exc: BaseException) -> str:
+    # httpx's texts name the URL at most (never credentials: they travel in the body).
+    text = safe_text(exc).replace("\n", " ")
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+def map_httpx_error(exc: BaseException, *, after_headers: bool = False) -> SmscTransportError:
+    """Translate an httpx/socket failure into our tree, deciding what it means for delivery.
+
+    As in the sync transport, only failures that prove nothing left the process (refused or timed-out
+    connect, no free pooled connection, TLS) are NOT_SENT; anything after the connection was made is
+    UNKNOWN.
+    """
+    chain = exception_chain(exc)
+
+    def has(*types: type[BaseException]) -> bool:
+        return any(isinstance(e, types) for e in chain)
+
+    text = _summary(exc)
+    if not after_headers:
+        if has(ssl.SSLError, ssl.CertificateError):
+            return SmscTlsError(f"TLS verification failed; nothing was sent ({text})")
+        if has(httpx.ConnectTimeout):
+            return SmscConnectTimeoutError(f"connecting timed out; nothing was sent ({text})")
+        if has(httpx.PoolTimeout):
+            return SmscConnectTimeoutError(
+                f"no pooled connection became free in time; nothing was sent ({text})"
+            )
+        if has(httpx.ProxyError):
+            return SmscConnectError(f"the proxy refused the connection ({text})")
+        if has(httpx.ConnectError):
+            return SmscConnectError(f"could not connect; nothing was sent ({text})")
+        if has(httpx.UnsupportedProtocol, httpx.InvalidURL):
+            return SmscConnectError(f"invalid URL ({text})", retry_safe=False)
+    if has(httpx.ReadTimeout, httpx.WriteTimeout, TimeoutError):
+        return SmscReadTimeoutError(
+            f"no reply within the read timeout; the request may have been processed ({text})"
+        )
+    return SmscTransportError(
+        f"the connection failed after the request was sent; it may have been processed ({text})",
+        delivery=Delivery.UNKNOWN,
+    )

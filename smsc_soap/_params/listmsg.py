@@ -1,0 +1,92 @@
+"""The ``list`` option: different texts to different numbers in one request.
+
+The service takes one line per message, ``phones:mes``, or ``sender,tz|phones:mes`` to give a line its own
+sender name and time zone (the time zone counts only when ``time`` is absolute, DDMMYYhhmm or
+DD.MM.YY hh:mm). Lines are separated by a newline, so a newline inside a text is written as the two
+characters ``\\n``; a carriage return before it is dropped. A text that already holds a literal
+backslash followed by ``n`` is refused, since the service could not tell it from a newline. Every
+message of the list gets the same id.
+
+With ``list`` the request's own ``phones`` and ``mes`` are sent empty (the WSDL requires the elements):
+pass ``""`` for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .._exceptions import SmscValidationError
+from .recipients import normalise_recipients
+from .text import check_text
+from .timefmt import format_tz
+from .validation import MAX_MES, check_sender
+
+__all__ = ["ListMessage", "encode_list"]
+
+_SENDER_FORBIDDEN = frozenset(",|:;")
+
+
+@dataclass(frozen=True, slots=True)
+class ListMessage:
+    """One line of a ``list`` send: its recipients, its text, and optionally its own sender and tz."""
+
+    phones: str | Sequence[str]
+    mes: str
+    sender: str | None = None
+    tz: int | None = None
+
+
+def _line(index: int, item: object, kind: str | None) -> str:
+    field = f"list[{index}]"
+    if isinstance(item, tuple):
+        if len(item) not in (2, 3, 4):
+            raise SmscValidationError(
+                f"{field} must be a ListMessage or a tuple (phones, mes[, sender[, tz]])",
+                field="list",
+            )
+        item = ListMessage(*item)
+    if not isinstance(item, ListMessage):
+        raise SmscValidationError(
+            f"{field} must be a ListMessage or a (phones, mes) tuple, not {type(item).__name__}",
+            field="list",
+        )
+    phones = ",".join(normalise_recipients(item.phones, field=f"{field}.phones", kind=kind))
+    mes = check_text(item.mes, f"{field}.mes", max_length=MAX_MES)
+    if "\\n" in mes:
+        raise SmscValidationError(
+            f"{field}.mes holds a literal backslash-n, which the service would read as a newline",
+            field="list",
+        )
+    mes = mes.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    prefix = ""
+    if item.sender is not None:
+        sender = check_sender(item.sender, f"{field}.sender")
+        if _SENDER_FORBIDDEN.intersection(sender):
+            raise SmscValidationError(
+                f"{field}.sender must not contain ',', '|', ':' or ';' inside a list",
+                field="list",
+            )
+        prefix = sender
+        if item.tz is not None:
+            prefix += "," + format_tz(item.tz, field=f"{field}.tz")
+        prefix += "|"
+    elif item.tz is not None:
+        raise SmscValidationError(
+            f"{field}.tz needs a sender: the line form is 'sender,tz|phones:mes'", field="list"
+        )
+    return f"{prefix}{phones}:{mes}"
+
+
+def encode_list(
+    messages: Iterable[ListMessage | tuple[object, ...]] | object, kind: str | None = None
+) -> str:
+    """Return the ``list`` value for ``messages``: one checked ``[sender[,tz]|]phones:mes`` line each."""
+    if isinstance(messages, str | bytes) or not isinstance(messages, Iterable):
+        raise SmscValidationError(
+            "list must be a sequence of ListMessage or (phones, mes) pairs", field="list"
+        )
+    lines = [_line(index, item, kind) for index, item in enumerate(messages)]
+    if not lines:
+        raise SmscValidationError("list must hold at least one message", field="list")
+    return "\n".join(lines)

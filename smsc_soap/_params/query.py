@@ -1,0 +1,139 @@
+"""The ``query`` string of send_sms2, get_sms_cost2 and get_status2: encoding, checking and parsing.
+
+The service reads ``query`` like a URL query string (PHP ``parse_str``). We build it from a mapping with
+UTF-8 form-urlencoding, so a value holding ``&``, ``=``, ``%``, ``+`` or a newline stays a value. Keys that
+would override an explicit argument or a credential are refused: the official libraries append ``query``
+raw, which lets any caller override ``psw`` or ``phones``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from urllib.parse import quote_plus, unquote_plus
+
+from .._exceptions import SmscValidationError
+from .text import check_text
+
+__all__ = ["QueryValue", "encode_query", "php_parse_str", "reserved_keys"]
+
+QueryValue = str | int | bool | Decimal
+
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_PAIR_VALUE = re.compile(r"(?:[A-Za-z0-9_.~!*'()\-,:;@/$+]|%[0-9A-Fa-f]{2})*\Z")
+
+# Keys that always belong to the request itself, never to ``query``.
+_ALWAYS_RESERVED = frozenset({"login", "psw", "apikey", "query", "fmt", "charset"})
+_RESERVED_BY_OPERATION = {
+    "send_sms2": frozenset({"phones", "mes", "id", "sender", "time"}),
+    "get_sms_cost2": frozenset({"phones", "mes"}),
+    "get_status2": frozenset({"phone", "id", "all"}),
+}
+
+
+def reserved_keys(operation: str) -> frozenset[str]:
+    """The keys ``query`` may not hold for ``operation``."""
+    return _ALWAYS_RESERVED | _RESERVED_BY_OPERATION.get(operation, frozenset())
+
+
+def encode_value(key: str, value: object) -> str:
+    """Return the text form of one query value (bools as 1/0, Decimals without exponent)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise SmscValidationError(f"query[{key!r}] must be a finite Decimal", field="query")
+        return format(value, "f")
+    if isinstance(value, str):
+        return check_text(value, f"query[{key!r}]", allow_empty=True)
+    raise SmscValidationError(
+        f"query[{key!r}] must be str, int, bool or Decimal, not {type(value).__name__}",
+        field="query",
+    )
+
+
+def encode_query(query: Mapping[str, object] | str | None, operation: str) -> str:
+    """Encode a mapping (or check a ready ``k=v&k=v`` string) into the ``query`` text to send."""
+    if query is None:
+        return ""
+    reserved = reserved_keys(operation)
+    if isinstance(query, str):
+        return _check_query_string(query, reserved)
+    if not isinstance(query, Mapping):
+        raise SmscValidationError(
+            f"query must be a mapping or a 'k=v&k=v' string, not {type(query).__name__}",
+            field="query",
+        )
+    pairs = []
+    for key, value in query.items():
+        _check_key(key, reserved)
+        pairs.append(f"{key}={quote_plus(encode_value(key, value), safe='')}")
+    return "&".join(pairs)
+
+
+def _check_key(key: object, reserved: frozenset[str]) -> None:
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise SmscValidationError(
+            f"query key {key!r} is not allowed: keys are Latin letters, digits and '_', "
+            "starting with a letter",
+            field="query",
+        )
+    if key.lower() in reserved:
+        raise SmscValidationError(
+            f"query must not set {key!r}: it belongs to the request itself "
+            f"(reserved here: {', '.join(sorted(reserved))})",
+            field="query",
+        )
+
+
+def _check_query_string(text: str, reserved: frozenset[str]) -> str:
+    if text == "":
+        return ""
+    seen: set[str] = set()
+    for pair in text.split("&"):
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SmscValidationError(
+                f"query is not well-formed: {pair[:40]!r} has no '='; expected 'k=v&k=v'",
+                field="query",
+            )
+        _check_key(key, reserved)
+        if not _PAIR_VALUE.match(value):
+            raise SmscValidationError(
+                f"query value of {key!r} is not URL-encoded (encode spaces, '&', '=', '%', '#' "
+                "and non-ASCII, or pass a mapping and let the library encode it)",
+                field="query",
+            )
+        if key in seen:
+            raise SmscValidationError(f"query sets {key!r} twice", field="query")
+        seen.add(key)
+        try:
+            unquote_plus(value, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise SmscValidationError(
+                f"query value of {key!r} does not decode as UTF-8", field="query"
+            ) from None
+    return text
+
+
+def php_parse_str(text: str) -> dict[str, str]:
+    """Parse a query string the way PHP's ``parse_str`` does for flat keys (the service's reading).
+
+    Pairs split on ``&``; ``+`` and ``%XX`` decode; a key's leading spaces go, and spaces and dots in
+    it become ``_``; the last duplicate wins. Array keys (``a[]``) are kept verbatim.
+    """
+    result: dict[str, str] = {}
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        raw_key, _, raw_value = pair.partition("=")
+        key = unquote_plus(raw_key, encoding="utf-8", errors="replace").lstrip(" ")
+        if not key:
+            continue
+        if "[" not in key:
+            key = key.replace(" ", "_").replace(".", "_")
+        result[key] = unquote_plus(raw_value, encoding="utf-8", errors="replace")
+    return result

@@ -1,0 +1,296 @@
+"""Envelopes in, results out: the SOAP side of a call, with no I/O, shared by the sync and async clients.
+
+zeep serialises the request from the cached WSDL and deserialises the reply strictly. Around it we check
+what zeep does not: the reply must be a SOAP 1.1 envelope for *this* operation, a Fault becomes a typed
+error, unknown result fields (``sms_cnt`` and whatever the service adds later) are set aside as extras
+instead of failing strict parsing, and no text from the server reaches an exception unscrubbed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from .._exceptions import (
+    Delivery,
+    SmscError,
+    SmscFaultError,
+    SmscHttpError,
+    SmscProtocolError,
+)
+from .._http.sync_transport import RawReply, safe_text
+from .._models import BalanceResult, CostResult, SendResult, StatusResult
+from .convert import convert
+from .wsdl import load_document, zeep_settings
+
+__all__ = ["Protocol", "Request", "limit_key"]
+
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+_BODY = f"{{{SOAP11}}}Body"
+_FAULT = f"{{{SOAP11}}}Fault"
+
+Result = SendResult | CostResult | StatusResult | BalanceResult
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One serialised request. Its body holds credentials, so it is kept out of the repr."""
+
+    operation: str
+    body: bytes = field(repr=False)
+    headers: Mapping[str, str] = field(repr=False)
+    message_id: str | None = None
+    phones: str | None = None
+    #: What the service's limits count this request by (from its fields, never its credentials).
+    limit_key: str = field(default="", repr=False)
+
+    @property
+    def is_send(self) -> bool:
+        """Whether this request can create a paid message."""
+        return self.operation in {"send_sms", "send_sms2"}
+
+
+class _NoTransport:
+    """zeep wants a transport object; ours posts the bytes itself, so this one must never be used."""
+
+    def post_xml(self, *args: object) -> None:  # pragma: no cover - guarded by design
+        raise RuntimeError("smsc_soap posts envelopes through its own transport")
+
+    def load(self, url: str) -> bytes:  # pragma: no cover
+        raise RuntimeError("smsc_soap never fetches documents at run time")
+
+
+class _Operation:
+    """What we need to know about one WSDL operation, computed once."""
+
+    __slots__ = ("known_fields", "name", "output_tag", "result_tag", "zeep_operation")
+
+    def __init__(self, name: str, zeep_operation: Any) -> None:
+        self.name = name
+        self.zeep_operation = zeep_operation
+        body = zeep_operation.output.body
+        self.output_tag: str = body.qname.text
+        ((result_name, result_element),) = body.type.elements
+        self.result_tag: str = result_name
+        self.known_fields = frozenset(name for name, _ in result_element.type.elements)
+
+
+class Protocol:
+    """Builds and reads the envelopes of one host's namespace; thread-safe and shared per namespace."""
+
+    def __init__(self, namespace: str) -> None:
+        import zeep
+
+        self.namespace = namespace
+        self.client = zeep.Client(
+            load_document(namespace), settings=zeep_settings(), transport=_NoTransport()
+        )
+        self.service = self.client.create_service(
+            f"{{{namespace}}}ServiceSoap", "http://127.0.0.1/unused"
+        )
+        binding = self.service._binding
+        self._operations = {
+            name: _Operation(name, binding.get(name))
+            for name in (
+                "send_sms",
+                "send_sms2",
+                "get_sms_cost",
+                "get_sms_cost2",
+                "get_status",
+                "get_status2",
+                "get_balance",
+            )
+        }
+        self._headers = {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{namespace}"',
+        }
+
+    def build(
+        self,
+        operation: str,
+        fields: Mapping[str, str],
+        credentials: Mapping[str, str],
+        *,
+        message_id: str | None = None,
+        phones: str | None = None,
+    ) -> Request:
+        """Serialise ``operation`` with its credentials and fields into an envelope."""
+        from zeep.wsdl.utils import etree_to_string
+
+        envelope = self.client.create_message(self.service, operation, **credentials, **fields)
+        return Request(
+            operation=operation,
+            body=etree_to_string(envelope),
+            headers=self._headers,
+            message_id=message_id,
+            phones=phones,
+            limit_key=limit_key(operation, fields),
+        )
+
+    def parse(self, request: Request, reply: RawReply, scrub: Callable[..., str]) -> Result:
+        """Read ``reply`` to ``request``: a result, or the typed error it stands for."""
+        error: SmscError | None = None
+        try:
+            return self._parse(request, reply, scrub)
+        except SmscError:
+            raise
+        except Exception as exc:  # zeep / lxml failures: mapped outside the handler, unchained
+            error = SmscProtocolError(
+                f"{request.operation} reply could not be read ({type(exc).__name__}: "
+                f"{scrub(safe_text(exc), 300)})",
+                operation=request.operation,
+                delivery=_unknown_if_send(request),
+                http_status=reply.status,
+            )
+        raise error
+
+    def _parse(self, request: Request, reply: RawReply, scrub: Callable[..., str]) -> Result:
+        from zeep.loader import parse_xml
+
+        operation = request.operation
+        status = reply.status
+        body = reply.body
+        stripped = body.lstrip()
+        snippet = functools.partial(_snippet, body, scrub)
+        if not stripped:
+            if status == 200:
+                raise SmscProtocolError(
+                    f"{operation} reply is an empty HTTP 200 body",
+                    operation=operation,
+                    delivery=_unknown_if_send(request),
+                    http_status=status,
+                )
+            raise _http_error(request, reply, "with an empty body")
+        media = reply.headers.get("content-type", "text/xml").split(";")[0].strip().lower()
+        if media not in {"text/xml", "application/xml", "application/soap+xml"} or _looks_html(
+            stripped
+        ):
+            if status != 200:
+                raise _http_error(request, reply, f"({media or 'no content type'}): {snippet()}")
+            raise SmscProtocolError(
+                f"{operation} reply is not SOAP ({media or 'no content type'}): {snippet()}",
+                operation=operation,
+                delivery=_unknown_if_send(request),
+                http_status=status,
+            )
+        doc = parse_xml(body, None, settings=self.client.settings)  # type: ignore[arg-type]
+        if doc.tag == f"{{{SOAP12}}}Envelope":
+            raise SmscProtocolError(
+                f"{operation} reply is a SOAP 1.2 envelope; the service speaks SOAP 1.1",
+                operation=operation,
+                delivery=_unknown_if_send(request),
+                http_status=status,
+            )
+        if doc.tag != f"{{{SOAP11}}}Envelope":
+            if status != 200:
+                raise _http_error(request, reply, f"(XML, not SOAP): {snippet()}")
+            raise SmscProtocolError(
+                f"{operation} reply is XML but not a SOAP envelope: {snippet()}",
+                operation=operation,
+                delivery=_unknown_if_send(request),
+                http_status=status,
+            )
+        fault = doc.find(f"{_BODY}/{_FAULT}")
+        if fault is not None:
+            raise _fault_error(request, fault, scrub, status)
+        if status != 200:
+            raise _http_error(request, reply, "with a SOAP envelope that is not a Fault")
+        op = self._operations[operation]
+        body_el = doc.find(_BODY)
+        children = [c for c in (body_el if body_el is not None else ()) if isinstance(c.tag, str)]
+        if len(children) != 1 or children[0].tag != op.output_tag:
+            found = ", ".join(etree.QName(c).localname for c in children) or "nothing"
+            raise SmscProtocolError(
+                f"{operation} reply carries {found[:80]} instead of "
+                f"{etree.QName(op.output_tag).localname}",
+                operation=operation,
+                delivery=_unknown_if_send(request),
+            )
+        extra = _set_aside_unknown(children[0], op)
+        values = op.zeep_operation.process_reply(doc)
+        return convert(operation, values, extra, request.message_id)
+
+
+def _unknown_if_send(request: Request) -> Delivery:
+    return Delivery.UNKNOWN if request.is_send else Delivery.NOT_SENT
+
+
+def _looks_html(stripped: bytes) -> bool:
+    head = stripped[:64].lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def _snippet(body: bytes, scrub: Callable[..., str], limit: int = 200) -> str:
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    return repr(scrub(" ".join(text.split()), limit))
+
+
+def _http_error(request: Request, reply: RawReply, what: str) -> SmscHttpError:
+    error = SmscHttpError(
+        f"{request.operation}: the server answered HTTP {reply.status} {what}",
+        http_status=reply.status,
+        operation=request.operation,
+        retry_after=reply.retry_after,
+    )
+    # A 5xx or 429 may come after the request was processed: unknown for a send, retryable for a read.
+    error.delivery = _unknown_if_send(request) if request.is_send else Delivery.UNKNOWN
+    error.retry_safe = not request.is_send and (reply.status >= 500 or reply.status == 429)
+    return error
+
+
+def _fault_error(
+    request: Request, fault: Any, scrub: Callable[..., str], status: int
+) -> SmscFaultError:
+    code = (fault.findtext("faultcode") or "").strip()
+    text = (fault.findtext("faultstring") or "").strip()
+    error = SmscFaultError(
+        scrub(code, 80), scrub(text, 500), operation=request.operation, http_status=status
+    )
+    # PHP's SoapServer answers a body element it does not know with a Server fault, although nothing
+    # ran: "Procedure 'x' not present" (a wrong namespace). That one is known not to have been sent.
+    if text.startswith("Procedure '") and text.endswith("' not present"):
+        error.delivery = Delivery.REJECTED
+    elif not request.is_send and error.delivery is Delivery.UNKNOWN:
+        error.retry_safe = True
+    return error
+
+
+def _set_aside_unknown(response: Any, op: _Operation) -> dict[str, str]:
+    """Remove result children the WSDL does not know, returning them as text (forward compatible)."""
+    extra: dict[str, str] = {}
+    for result in response:
+        if not isinstance(result.tag, str) or etree.QName(result).localname != op.result_tag:
+            continue
+        for child in list(result):
+            if not isinstance(child.tag, str):
+                continue
+            name = etree.QName(child).localname
+            if name not in op.known_fields:
+                extra[name] = (child.text or "").strip()[:1000]
+                result.remove(child)
+    return extra
+
+
+@functools.cache
+def protocol_for(namespace: str) -> Protocol:
+    """Return the shared Protocol for ``namespace`` (zeep objects are read-only after parsing)."""
+    return Protocol(namespace)
+
+
+def limit_key(operation: str, fields: Mapping[str, str]) -> str:
+    """What the service's limits count a request by, from its fields (which never hold credentials).
+
+    Status requests count per message id and phone; others by all their fields.
+    """
+    if operation.startswith("get_status"):
+        text = f"{fields.get('id', '')}\0{fields.get('phone', '')}"
+    else:
+        text = operation + "\0" + "\0".join(f"{k}={fields[k]}" for k in sorted(fields))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
