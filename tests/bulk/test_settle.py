@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from smsc_soap import MessageStatus, SoapSmsc
-from smsc_soap._bulk.session import send_bulk
 from smsc_soap._bulk.journal import JournalError
+from smsc_soap._bulk.session import send_bulk
 from smsc_soap._bulk.settle import CSV_COLUMNS, settle_bulk
 from smsc_soap.callbacks import StatusReport
 from smsc_soap.emulator import BadCredentials, EmulatorServer
