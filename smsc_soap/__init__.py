@@ -1,7 +1,8 @@
 """smsc_soap: a typed, hardened client for the SMSC SOAP API, with a local emulator.
 
 Public names are imported on first use (PEP 562), so that ``import smsc_soap`` and ``smsc-soap --help``
-stay fast; type checkers see the imports below.
+stay fast. ``_PUBLIC`` is the one table of public names and their modules; ``__all__`` is derived from it,
+and the imports below only tell type checkers the same (a test keeps the two in step).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -9,144 +10,207 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._bulk.async_driver import send_bulk_async
-    from ._bulk.journal import JournalError
+    from ._bulk.async_driver import (
+        send_bulk_async as send_bulk_async,
+    )
+    from ._bulk.journal import (
+        JournalError as JournalError,
+    )
     from ._bulk.session import (
-        BulkEstimate,
-        BulkInterrupted,
-        BulkProgress,
-        BulkSummary,
-        estimate_bulk,
-        send_bulk,
+        BulkEstimate as BulkEstimate,
     )
-    from ._bulk.settle import SettleSummary, settle_bulk
-    from ._client.async_client import AsyncSoapSmsc
-    from ._client.sync_client import SoapSmsc
-    from ._codes import DeliveryError, MessageStatus
+    from ._bulk.session import (
+        BulkInterrupted as BulkInterrupted,
+    )
+    from ._bulk.session import (
+        BulkProgress as BulkProgress,
+    )
+    from ._bulk.session import (
+        BulkSummary as BulkSummary,
+    )
+    from ._bulk.session import (
+        estimate_bulk as estimate_bulk,
+    )
+    from ._bulk.session import (
+        send_bulk as send_bulk,
+    )
+    from ._bulk.settle import (
+        SettleSummary as SettleSummary,
+    )
+    from ._bulk.settle import (
+        settle_bulk as settle_bulk,
+    )
+    from ._client.async_client import (
+        AsyncSoapSmsc as AsyncSoapSmsc,
+    )
+    from ._client.sync_client import (
+        SoapSmsc as SoapSmsc,
+    )
+    from ._codes import (
+        DeliveryError as DeliveryError,
+    )
+    from ._codes import (
+        MessageStatus as MessageStatus,
+    )
     from ._exceptions import (
-        AuthenticationError,
-        CircuitOpenError,
-        ClientClosedError,
-        Delivery,
-        DuplicateSendError,
-        InsufficientFundsError,
-        InvalidParametersError,
-        InvalidPhoneError,
-        InvalidTimeError,
-        IpBlockedError,
-        MessageForbiddenError,
-        MessageNotFoundError,
-        RateLimitedError,
-        SendConfirmedError,
-        SendOutcomeUnknownError,
-        SmscApiError,
-        SmscCallbackError,
-        SmscConfigurationError,
-        SmscConnectError,
-        SmscConnectTimeoutError,
-        SmscDeadlineExceededError,
-        SmscError,
-        SmscFaultError,
-        SmscHttpError,
-        SmscProtocolError,
-        SmscReadTimeoutError,
-        SmscRedirectError,
-        SmscResponseTooLargeError,
-        SmscTimeoutError,
-        SmscTlsError,
-        SmscTransportError,
-        SmscValidationError,
-        TooManyRequestsError,
-        UndeliverableError,
+        AuthenticationError as AuthenticationError,
     )
-    from ._hosts import HOSTS, Host
-    from ._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
-    from ._params.listmsg import ListMessage, encode_list
-    from ._params.options import SendOptions
-    from ._params.query import php_parse_str
-    from ._params.segments import Segments, estimate_cost, segments
-    from ._params.timefmt import format_time, format_tz, hours
-    from ._reliability.limits import LimitsStore
-    from ._reliability.policy import RetryPolicy
-    from ._reliability.redis_limits import RedisLimitsStore
-    from ._secrets import Secret
-    from ._soap.wsdl import wsdl_path
+    from ._exceptions import (
+        CircuitOpenError as CircuitOpenError,
+    )
+    from ._exceptions import (
+        ClientClosedError as ClientClosedError,
+    )
+    from ._exceptions import (
+        Delivery as Delivery,
+    )
+    from ._exceptions import (
+        DuplicateSendError as DuplicateSendError,
+    )
+    from ._exceptions import (
+        InsufficientFundsError as InsufficientFundsError,
+    )
+    from ._exceptions import (
+        InvalidParametersError as InvalidParametersError,
+    )
+    from ._exceptions import (
+        InvalidPhoneError as InvalidPhoneError,
+    )
+    from ._exceptions import (
+        InvalidTimeError as InvalidTimeError,
+    )
+    from ._exceptions import (
+        IpBlockedError as IpBlockedError,
+    )
+    from ._exceptions import (
+        MessageForbiddenError as MessageForbiddenError,
+    )
+    from ._exceptions import (
+        MessageNotFoundError as MessageNotFoundError,
+    )
+    from ._exceptions import (
+        RateLimitedError as RateLimitedError,
+    )
+    from ._exceptions import (
+        SendConfirmedError as SendConfirmedError,
+    )
+    from ._exceptions import (
+        SendOutcomeUnknownError as SendOutcomeUnknownError,
+    )
+    from ._exceptions import (
+        SmscApiError as SmscApiError,
+    )
+    from ._exceptions import (
+        SmscCallbackError as SmscCallbackError,
+    )
+    from ._exceptions import (
+        SmscConfigurationError as SmscConfigurationError,
+    )
+    from ._exceptions import (
+        SmscConnectError as SmscConnectError,
+    )
+    from ._exceptions import (
+        SmscConnectTimeoutError as SmscConnectTimeoutError,
+    )
+    from ._exceptions import (
+        SmscDeadlineExceededError as SmscDeadlineExceededError,
+    )
+    from ._exceptions import (
+        SmscError as SmscError,
+    )
+    from ._exceptions import (
+        SmscFaultError as SmscFaultError,
+    )
+    from ._exceptions import (
+        SmscHttpError as SmscHttpError,
+    )
+    from ._exceptions import (
+        SmscProtocolError as SmscProtocolError,
+    )
+    from ._exceptions import (
+        SmscReadTimeoutError as SmscReadTimeoutError,
+    )
+    from ._exceptions import (
+        SmscRedirectError as SmscRedirectError,
+    )
+    from ._exceptions import (
+        SmscResponseTooLargeError as SmscResponseTooLargeError,
+    )
+    from ._exceptions import (
+        SmscTimeoutError as SmscTimeoutError,
+    )
+    from ._exceptions import (
+        SmscTlsError as SmscTlsError,
+    )
+    from ._exceptions import (
+        SmscTransportError as SmscTransportError,
+    )
+    from ._exceptions import (
+        SmscValidationError as SmscValidationError,
+    )
+    from ._exceptions import (
+        TooManyRequestsError as TooManyRequestsError,
+    )
+    from ._exceptions import (
+        UndeliverableError as UndeliverableError,
+    )
+    from ._hosts import (
+        HOSTS as HOSTS,
+    )
+    from ._hosts import (
+        Host as Host,
+    )
+    from ._models import (
+        BalanceResult as BalanceResult,
+    )
+    from ._models import (
+        CostResult as CostResult,
+    )
+    from ._models import (
+        PhoneError as PhoneError,
+    )
+    from ._models import (
+        SendResult as SendResult,
+    )
+    from ._models import (
+        StatusResult as StatusResult,
+    )
+    from ._params.listmsg import (
+        ListMessage as ListMessage,
+    )
+    from ._params.options import (
+        SendOptions as SendOptions,
+    )
+    from ._params.segments import (
+        Segments as Segments,
+    )
+    from ._params.segments import (
+        estimate_cost as estimate_cost,
+    )
+    from ._params.segments import (
+        segments as segments,
+    )
+    from ._params.timefmt import (
+        format_time as format_time,
+    )
+    from ._params.timefmt import (
+        hours as hours,
+    )
+    from ._reliability.limits import (
+        LimitsStore as LimitsStore,
+    )
+    from ._reliability.policy import (
+        RetryPolicy as RetryPolicy,
+    )
+    from ._reliability.redis_limits import (
+        RedisLimitsStore as RedisLimitsStore,
+    )
+    from ._secrets import (
+        Secret as Secret,
+    )
 
-__all__ = [
-    "HOSTS",
-    "AsyncSoapSmsc",
-    "AuthenticationError",
-    "BalanceResult",
-    "BulkEstimate",
-    "BulkInterrupted",
-    "BulkProgress",
-    "BulkSummary",
-    "CircuitOpenError",
-    "ClientClosedError",
-    "CostResult",
-    "Delivery",
-    "DeliveryError",
-    "DuplicateSendError",
-    "Host",
-    "InsufficientFundsError",
-    "InvalidParametersError",
-    "InvalidPhoneError",
-    "InvalidTimeError",
-    "IpBlockedError",
-    "JournalError",
-    "LimitsStore",
-    "ListMessage",
-    "MessageForbiddenError",
-    "MessageNotFoundError",
-    "MessageStatus",
-    "PhoneError",
-    "RateLimitedError",
-    "RedisLimitsStore",
-    "RetryPolicy",
-    "Secret",
-    "Segments",
-    "SendConfirmedError",
-    "SendOptions",
-    "SendOutcomeUnknownError",
-    "SendResult",
-    "SettleSummary",
-    "SmscApiError",
-    "SmscCallbackError",
-    "SmscConfigurationError",
-    "SmscConnectError",
-    "SmscConnectTimeoutError",
-    "SmscDeadlineExceededError",
-    "SmscError",
-    "SmscFaultError",
-    "SmscHttpError",
-    "SmscProtocolError",
-    "SmscReadTimeoutError",
-    "SmscRedirectError",
-    "SmscResponseTooLargeError",
-    "SmscTimeoutError",
-    "SmscTlsError",
-    "SmscTransportError",
-    "SmscValidationError",
-    "SoapSmsc",
-    "StatusResult",
-    "TooManyRequestsError",
-    "UndeliverableError",
-    "__version__",
-    "encode_list",
-    "estimate_bulk",
-    "estimate_cost",
-    "format_time",
-    "format_tz",
-    "hours",
-    "php_parse_str",
-    "segments",
-    "send_bulk",
-    "send_bulk_async",
-    "settle_bulk",
-    "wsdl_path",
-]
-
-_LOCATIONS = {
+#: Public name -> the module that defines it.
+_PUBLIC = {
     "AsyncSoapSmsc": "._client.async_client",
     "AuthenticationError": "._exceptions",
     "BalanceResult": "._models",
@@ -205,24 +269,36 @@ _LOCATIONS = {
     "StatusResult": "._models",
     "TooManyRequestsError": "._exceptions",
     "UndeliverableError": "._exceptions",
-    "encode_list": "._params.listmsg",
     "estimate_bulk": "._bulk.session",
     "estimate_cost": "._params.segments",
     "format_time": "._params.timefmt",
-    "format_tz": "._params.timefmt",
     "hours": "._params.timefmt",
-    "php_parse_str": "._params.query",
     "segments": "._params.segments",
     "send_bulk": "._bulk.session",
     "send_bulk_async": "._bulk.async_driver",
     "settle_bulk": "._bulk.settle",
-    "wsdl_path": "._soap.wsdl",
 }
+
+#: Names that moved to :mod:`smsc_soap.lowlevel`; importable from here for one more release, with a warning.
+_DEPRECATED = frozenset(["encode_list", "format_tz", "php_parse_str", "wsdl_path"])
+
+__all__ = ["__version__", *_PUBLIC]
 
 
 def __getattr__(name: str) -> Any:
     """Import a public name from its module on first use, presenting it as ``smsc_soap.<name>``."""
-    module_name = _LOCATIONS.get(name)
+    if name in _DEPRECATED:
+        import warnings
+
+        warnings.warn(
+            f"smsc_soap.{name} is deprecated; import it from smsc_soap.lowlevel",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from . import lowlevel
+
+        return getattr(lowlevel, name)
+    module_name = _PUBLIC.get(name)
     if module_name is None:
         raise AttributeError(f"module 'smsc_soap' has no attribute {name!r}")
     import importlib

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
 import smsc_soap as s
-from smsc_soap import SoapSmsc, php_parse_str
+from smsc_soap import SoapSmsc
 from smsc_soap._params.query import encode_query, reserved_keys
+from smsc_soap.lowlevel import php_parse_str
 
 LOCAL = "http://127.0.0.1:9/sys/soap.php"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from smsc_soap import HOSTS, SoapSmsc, wsdl_path
+from smsc_soap import HOSTS, SoapSmsc
+from smsc_soap.lowlevel import wsdl_path
 
 XS = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"

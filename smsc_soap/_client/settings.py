@@ -53,10 +53,16 @@ class Credentials:
         return Scrubber(self.psw, self.apikey)
 
     def __repr__(self) -> str:
-        if not hasattr(self, "_endpoint"):  # a constructor that failed: tracebacks still render it
-            return "SoapSmsc(<not configured>)"
-        who = f"login={self.login!r}" if self.login is not None else "apikey=***"
-        return f"Credentials({who})"
+        login = getattr(
+            self, "login", None
+        )  # a constructor that failed: tracebacks still render it
+        if login is not None:
+            return f"Credentials(login={login!r})"
+        return (
+            "Credentials(apikey=***)"
+            if getattr(self, "apikey", None) is not None
+            else "Credentials()"
+        )
 
 
 def _credential_text(value: object, field: str) -> str:

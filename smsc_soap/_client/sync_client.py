@@ -394,6 +394,10 @@ class SoapSmsc:
         except SmscError as exc:
             exc.operation = exc.operation or operation
             error = exc
+        except BaseException:
+            if probe:
+                self._budget.breaker.release_probe()  # interrupted: the probe settled nothing
+            raise
         finally:
             self._budget.release_slot(slot)
         self._budget.breaker.record(probe, error)
