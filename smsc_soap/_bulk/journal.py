@@ -17,6 +17,7 @@ credential. One process at a time writes it: the file is locked while a run uses
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -88,6 +89,9 @@ class Journal:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock_handle: BinaryIO | None = None
+        # Journals hold phones and texts (OTP codes among them): readable by their owner only. SQLite
+        # gives its -wal and -shm files the mode of the database file.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")

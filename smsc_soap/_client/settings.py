@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .._exceptions import SmscConfigurationError, SmscError
 from .._hosts import Host, get_host, resolve_endpoint
-from .._http.sync_transport import TransportConfig
+from .._http.types import TransportConfig
 from .._params.text import check_text
 from .._reliability.outcomes import detached
 from .._reliability.policy import RetryPolicy

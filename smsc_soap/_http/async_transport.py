@@ -27,7 +27,7 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
-from .sync_transport import (
+from .types import (
     USER_AGENT,
     RawReply,
     TransportConfig,

@@ -23,7 +23,7 @@ from .._exceptions import (
     SmscHttpError,
     SmscProtocolError,
 )
-from .._http.sync_transport import RawReply, safe_text
+from .._http.types import RawReply, safe_text
 from .._models import BalanceResult, CostResult, SendResult, StatusResult
 from .convert import convert
 from .wsdl import load_document, zeep_settings

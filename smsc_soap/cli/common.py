@@ -176,6 +176,12 @@ def make_client(args: argparse.Namespace, ctx: Context, **kwargs: Any) -> SoapSm
     psw = args.psw or env.get("SMSC_PSW") or None
     host = args.host or env.get("SMSC_HOST") or None
     endpoint = args.endpoint or env.get("SMSC_ENDPOINT") or None
+    for flag, value in (("--psw", args.psw), ("--apikey", args.apikey)):
+        if value:
+            ctx.err(
+                f"warning: {flag} on the command line is readable by other local users (ps, "
+                "/proc/PID/cmdline); set it in the environment or let the password be prompted for"
+            )
     if apikey and (args.login or args.psw):
         raise CredentialError("give either --apikey or --login/--psw, not both")
     if apikey and not args.apikey and args.login:

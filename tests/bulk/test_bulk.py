@@ -206,3 +206,20 @@ def test_concurrency_is_capped_below_the_service_limit(bulk_server: EmulatorServ
 
     with _client(bulk_server) as client, pytest.raises(SmscValidationError, match=r"1\.\.14"):
         send_bulk(client, _items(1), concurrency=15)
+
+
+def test_journal_files_are_private(tmp_path: Path, bulk_server: EmulatorServer) -> None:
+    """The journal and its WAL are created readable by their owner only (0600), whatever the umask."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        journal = tmp_path / "run.db"
+        with _client(bulk_server) as client:
+            summary = send_bulk(client, _items(3), journal=journal)
+        assert summary.sent == 3
+    finally:
+        os.umask(old)
+    for path in tmp_path.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name

@@ -204,3 +204,14 @@ def test_help_is_instant_and_imports_no_network_stack() -> None:
     )
     assert "HEAVY=\n" in result.stderr, result.stderr
     assert "exit codes:" in result.stdout
+
+
+def test_psw_flag_warns_that_it_is_visible(server: EmulatorServer) -> None:
+    """`--psw` works but warns on stderr that other local users can read it; the environment does not warn."""
+    env = cli_env(server.url)
+    result = run_cli("balance", "--login", "alex", "--psw", SECRET, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "--psw on the command line is readable by other local users" in result.stderr
+    _assert_no_secret(result)
+    quiet = run_cli("balance", env=_env(server))
+    assert quiet.returncode == 0 and "readable by other local users" not in quiet.stderr

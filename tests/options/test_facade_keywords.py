@@ -7,6 +7,7 @@ import pytest
 import smsc_soap as s
 from smsc_soap import SendOptions, SoapSmsc
 from smsc_soap.emulator import EmulatorServer
+from smsc_soap.lowlevel import php_parse_str
 
 
 def _query_of(server: EmulatorServer) -> str:
@@ -22,7 +23,7 @@ def test_keyword_options_are_encoded_into_query(
     """send_sms2(..., translit=1, valid='01:00', cost=3) arrives as typed query parameters."""
     result = smsc_client.send_sms2("+79990000001", "Hello", translit=1, valid="01:00", cost=3)
     assert result.balance is not None and result.cost is not None
-    query = s.php_parse_str(_query_of(smsc_emulator))
+    query = php_parse_str(_query_of(smsc_emulator))
     assert query["translit"] == "1" and query["valid"] == "01:00" and query["cost"] == "3"
 
 
@@ -31,7 +32,7 @@ def test_options_object_and_keywords_merge(
 ) -> None:
     """An options object and extra keywords combine; the same option twice is refused."""
     smsc_client.send_sms2("+79990000001", "Hello", options=SendOptions(maxsms=2), tinyurl=True)
-    query = s.php_parse_str(_query_of(smsc_emulator))
+    query = php_parse_str(_query_of(smsc_emulator))
     assert (query["maxsms"], query["tinyurl"]) == ("2", "1")
     smsc_emulator.reset()
     with pytest.raises(s.SmscValidationError, match="maxsms"):

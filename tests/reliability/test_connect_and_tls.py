@@ -17,7 +17,7 @@ import trustme
 
 import smsc_soap as s
 from smsc_soap import SoapSmsc
-from smsc_soap._http.sync_transport import TransportConfig
+from smsc_soap._http.types import TransportConfig
 from tests.conftest import SENTINEL_PSW
 from tests.reliability.conftest import (
     FakeSleep,

@@ -1,0 +1,179 @@
+"""What both transports share: the client's HTTP settings, a reply read within limits, and the checks
+and exception helpers that do not depend on requests or httpx. The SOAP layer reads replies through these
+types without importing either HTTP stack.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+from .._exceptions import (
+    Delivery,
+    SmscConfigurationError,
+    SmscProtocolError,
+    SmscRedirectError,
+    SmscResponseTooLargeError,
+)
+from .._version import __version__
+
+__all__ = [
+    "USER_AGENT",
+    "RawReply",
+    "TransportConfig",
+    "check_reply_headers",
+    "exception_chain",
+    "safe_text",
+]
+
+USER_AGENT = f"smsc-soap/{__version__}"
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SmscConfigurationError(
+            f"{name} must be a number of seconds, not {type(value).__name__}", field=name
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise SmscConfigurationError(
+            f"{name} must be a finite number of seconds greater than 0", field=name
+        )
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class TransportConfig:
+    """Timeouts, limits, TLS and proxy settings of a client; validated on construction.
+
+    ``connect_timeout``/``read_timeout`` bound each socket operation; ``deadline`` bounds the whole call
+    (retries included). ``max_response_bytes`` caps a reply (SMSC's are a few hundred bytes).
+    ``ca_bundle`` adds a CA file for TLS-inspecting proxies; verification itself cannot be turned off.
+    Proxies come only from ``proxies``: the environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE, .netrc) is
+    deliberately ignored, so that nothing outside the code can redirect the password.
+    """
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    deadline: float = 60.0
+    max_response_bytes: int = 64 * 1024
+    max_connections: int = 10
+    ca_bundle: str | None = None
+    proxies: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "connect_timeout", _positive("connect_timeout", self.connect_timeout)
+        )
+        object.__setattr__(self, "read_timeout", _positive("read_timeout", self.read_timeout))
+        object.__setattr__(self, "deadline", _positive("deadline", self.deadline))
+        for name in ("max_response_bytes", "max_connections"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SmscConfigurationError(f"{name} must be a positive integer", field=name)
+        if self.max_connections > 14:
+            raise SmscConfigurationError(
+                "max_connections must be at most 14: SMSC answers error 9 to 15 or more "
+                "concurrent requests under one login",
+                field="max_connections",
+            )
+        if self.ca_bundle is not None and not os.path.exists(self.ca_bundle):
+            raise SmscConfigurationError(
+                "ca_bundle must name an existing CA file or directory", field="ca_bundle"
+            )
+        if not isinstance(self.proxies, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.proxies.items()
+        ):
+            raise SmscConfigurationError(
+                "proxies must map 'http'/'https' to proxy URLs", field="proxies"
+            )
+        object.__setattr__(self, "proxies", dict(self.proxies))
+
+
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """An HTTP reply read within the limits: status, lower-cased headers and the body bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    # A hostile server may echo the request (password included): keep the body out of reprs and
+    # traceback locals.
+    body: bytes = field(repr=False)
+    url: str = ""
+
+    @property
+    def retry_after(self) -> float | None:
+        """The Retry-After header in seconds, if present and sane."""
+        value = self.headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                return None
+        return max(0.0, min(seconds, 3600.0)) if math.isfinite(seconds) else None
+
+
+def check_reply_headers(status: int, headers: Mapping[str, str], limit: int) -> None:
+    """Refuse redirects, compressed bodies and declared lengths over the cap, before reading the body."""
+    if 300 <= status < 400:
+        raise SmscRedirectError(
+            f"the server answered HTTP {status} (redirect); redirects are never followed, "
+            "so that the credentials are not sent to another address",
+            http_status=status,
+            delivery=Delivery.UNKNOWN,
+        )
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in {"", "identity"}:
+        raise SmscProtocolError(
+            f"the server sent a compressed body (Content-Encoding: {encoding[:40]}) although we "
+            "asked for identity; it is not inflated",
+            http_status=status,
+        )
+    length = headers.get("content-length")
+    if length is not None:
+        try:
+            declared = int(length)
+        except ValueError:
+            raise SmscProtocolError(
+                "the reply has an invalid Content-Length", http_status=status
+            ) from None
+        if declared > limit:
+            raise SmscResponseTooLargeError(
+                f"the reply declares {declared} bytes; the limit is {limit}", http_status=status
+            )
+
+
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception behind it (causes, contexts, wrapped args and urllib3 reasons)."""
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        chain.append(item)
+        todo.extend([item.__cause__, item.__context__])
+        for arg in getattr(item, "args", ()):
+            if isinstance(arg, BaseException):
+                todo.append(arg)
+        reason = getattr(item, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return chain
+
+
+def safe_text(exc: BaseException) -> str:
+    """``str(exc)``, or the type name when the exception cannot even describe itself."""
+    try:
+        return str(exc)
+    except Exception:
+        return "(no description)"
