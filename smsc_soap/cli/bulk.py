@@ -386,9 +386,12 @@ def _bulk(args: argparse.Namespace, ctx: Context) -> int:
     if progress is not None:
         progress.done()
     _summary(ctx, args, journal, summary)
-    if summary.stopped_by is not None:
-        return exit_code_for(summary.stopped_by)
-    if summary.unknown:
+    from .._exceptions import Delivery
+
+    stopped_by = summary.stopped_by
+    if stopped_by is not None and not (summary.unknown and stopped_by.delivery is Delivery.UNKNOWN):
+        return exit_code_for(stopped_by)
+    if summary.unknown:  # the run stopped on an outcome it could not settle: 8, not "transport"
         return EXIT_UNKNOWN
     if summary.failed_total:
         return EXIT_PARTIAL

@@ -153,3 +153,24 @@ def test_streaming_keeps_memory_flat(bulk_server: EmulatorServer, tmp_path: Path
     large = peak_rss_kib(50_000)
     print(f"peak RSS: 5k rows {small // 1024} MiB, 50k rows {large // 1024} MiB")
     assert large - small < 10 * 1024
+
+
+def test_only_unknown_outcomes_exit_8(bulk_server: EmulatorServer, tmp_path: Path) -> None:
+    """A run whose batches all end with an unknown outcome exits 8 (outcome unknown), not 6 (transport)."""
+    from smsc_soap.emulator import FaultPlan
+
+    bulk_server.inject(
+        FaultPlan("drop_connection", times=None, operations={"send_sms2"}, after_processing=True)
+    )
+    bulk_server.inject(FaultPlan("drop_connection", times=None, operations={"get_status"}))
+    csv_path = write_csv(tmp_path / "people.csv", 3)
+    result = run_cli(
+        "bulk",
+        str(csv_path),
+        "--template",
+        TEMPLATE,
+        "--journal",
+        str(tmp_path / "run.db"),
+        env=_env(bulk_server),
+    )
+    assert result.returncode == 8, result.stderr
