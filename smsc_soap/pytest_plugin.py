@@ -35,15 +35,27 @@ parametrising ``smsc_emulator_options``::
     def test_both(smsc_emulator): ...
 
 Each combination of options gets its own session server, started on first use.
+
+WSDL contract checks for CI. Without these options the plugin adds nothing to a suite; with them it adds
+one test item per checked site, which passes when the contract has no drift and fails listing each
+difference (JUnit output comes from pytest's ``--junitxml``). Only these items contact the network:
+
+``--smsc-contract=HOST``        download ``https://HOST/sys/soap.php?wsdl`` (repeatable)
+``--smsc-contract-url=URL``     download this WSDL instead (a proxy, a mirror; repeatable)
+``--smsc-contract-file=PATH``   check a saved WSDL (no network; repeatable)
+
+With a URL or a file, ``--smsc-contract=HOST`` names the site to expect (default smsc.ru).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .contract import ContractError, ContractReport, check_contract
 from .emulator import (
     TEST_CALLBACK_SECRET,
     TEST_LOGIN,
@@ -70,6 +82,113 @@ __all__ = [
 
 #: The options the fixtures accept, with their defaults.
 OPTIONS = {"apikey_element": False, "documented_fields": False}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The WSDL contract check options (off unless given)."""
+    group = parser.getgroup("smsc-soap", "SMSC WSDL contract checks")
+    group.addoption(
+        "--smsc-contract",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="check the live WSDL of this SMSC site (smsc.ru, smsc.ua, smsc.kz, smscentre.com); "
+        "with --smsc-contract-url/--smsc-contract-file, the site to expect",
+    )
+    group.addoption(
+        "--smsc-contract-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="check the WSDL at this URL (a proxy or mirror of the published one)",
+    )
+    group.addoption(
+        "--smsc-contract-file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="check a saved WSDL file (no network)",
+    )
+
+
+class ContractDrift(Exception):
+    """The checked contract has drifted; carries the report."""
+
+    def __init__(self, report: ContractReport) -> None:
+        super().__init__(report.describe())
+        self.report = report
+
+
+class SmscContractItem(pytest.Item):
+    """One WSDL contract check: a site's live WSDL, a URL or a saved file, against a site's contract."""
+
+    def __init__(
+        self, *, host: str, url: str | None = None, against: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.host = host
+        self.url = url
+        self.against = against
+
+    def runtest(self) -> None:
+        """Run the check; fail with every difference listed when there is drift."""
+        report = check_contract(self.url, host=self.host, against=self.against)
+        self.user_properties.append(("smsc_contract", json.dumps(report.to_dict())))
+        if not report.ok:
+            raise ContractDrift(report)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        """The report's text for drift, the error's text for an unreachable or unreadable WSDL."""
+        if isinstance(excinfo.value, ContractDrift):
+            return str(excinfo.value)
+        if isinstance(excinfo.value, ContractError):
+            return f"{type(excinfo.value).__name__}: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        """Where the item comes from, for pytest's reports."""
+        return self.path, None, f"SMSC WSDL contract check {self.name}"
+
+
+def _contract_items(session: pytest.Session) -> list[SmscContractItem]:
+    from ._hosts import HOSTS
+
+    config = session.config
+    hosts: list[str] = list(config.getoption("smsc_contract") or [])
+    urls: list[str] = list(config.getoption("smsc_contract_url") or [])
+    files: list[str] = list(config.getoption("smsc_contract_file") or [])
+    for host in hosts:
+        if host not in HOSTS:
+            raise pytest.UsageError(
+                f"--smsc-contract: unknown host {host!r}; choose one of {', '.join(HOSTS)}"
+            )
+    items: list[SmscContractItem] = []
+    if not urls and not files:
+        for host in dict.fromkeys(hosts):
+            items.append(
+                SmscContractItem.from_parent(session, name=f"smsc_contract[{host}]", host=host)
+            )
+        return items
+    for host in dict.fromkeys(hosts or ["smsc.ru"]):
+        for url in urls:
+            items.append(
+                SmscContractItem.from_parent(
+                    session, name=f"smsc_contract[{host}:{url}]", host=host, url=url
+                )
+            )
+        for path in files:
+            items.append(
+                SmscContractItem.from_parent(
+                    session, name=f"smsc_contract[{host}:{path}]", host=host, against=path
+                )
+            )
+    return items
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """Add the contract check items when asked for (before ``-k``/``-m`` selection)."""
+    items.extend(_contract_items(session))
 
 
 def pytest_configure(config: pytest.Config) -> None:

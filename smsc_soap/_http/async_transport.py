@@ -208,7 +208,11 @@ def map_httpx_error(exc: BaseException, *, after_headers: bool = False) -> SmscT
         return any(isinstance(e, types) for e in chain)
 
     text = _summary(exc)
-    if not after_headers:
+    # httpx reports a failed connect or TLS handshake as ConnectError/ConnectTimeout. An ssl error under
+    # a read or write error (SSLWantReadError under a ReadTimeout, a bad record mid-response) comes after
+    # the request may have been written: that is never "nothing was sent".
+    connecting = has(httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+    if not after_headers and connecting:
         if has(ssl.SSLError, ssl.CertificateError):
             return SmscTlsError(f"TLS verification failed; nothing was sent ({text})")
         if has(httpx.ConnectTimeout):

@@ -115,6 +115,14 @@ class _DeadlineArmed:
             _current.tokens.append(_WATCHDOG.arm(self.sock, deadline_at))
         return super().getresponse(*args, **kwargs)  # type: ignore[misc]
 
+    def send(self, data: Any) -> None:
+        # http.client connects lazily here; a failed connect or TLS handshake proves nothing left. From
+        # the first write on, a failure may come after the service read the request.
+        if self.sock is None:
+            self.connect()  # type: ignore[attr-defined]
+        _current.written = True
+        super().send(data)  # type: ignore[misc]
+
 
 class _HTTPConnection(_DeadlineArmed, urllib3.connection.HTTPConnection):
     pass
@@ -236,6 +244,7 @@ class SyncTransport:
         error: SmscTransportError | None = None
         _current.deadline_at = deadline_at
         _current.tokens = []
+        _current.written = False
         try:
             try:
                 response = session.post(
@@ -249,7 +258,8 @@ class SyncTransport:
             except (
                 Exception
             ) as exc:  # mapped below, outside the handler, so no raw cause is chained
-                error = _past_deadline(map_requests_error(exc), deadline_at, cfg.deadline)
+                mapped = map_requests_error(exc, after_headers=_current.written)
+                error = _past_deadline(mapped, deadline_at, cfg.deadline)
             if error is not None:
                 raise error
             try:
@@ -335,8 +345,9 @@ def _summary(exc: BaseException) -> str:
 def map_requests_error(exc: BaseException, *, after_headers: bool = False) -> SmscTransportError:
     """Translate a requests/urllib3/socket failure into our tree, deciding what it means for delivery.
 
-    Only failures that prove nothing left the process (DNS, refused or timed-out connect, TLS) are
-    NOT_SENT; everything after the connection was made is UNKNOWN.
+    Only failures that prove nothing left the process (DNS, refused or timed-out connect, a failed TLS
+    handshake) are NOT_SENT; ``after_headers`` says a request byte may have been written (or a reply
+    begun), after which every failure, TLS record errors included, is UNKNOWN.
     """
     chain = exception_chain(exc)
     kinds = tuple(type(e) for e in chain)

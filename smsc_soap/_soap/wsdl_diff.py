@@ -16,7 +16,9 @@ kinds of difference are expected and are not drift:
 
 Message and binding names are not compared: upstream does not reveal them and ours are chosen.
 :func:`fetch_wsdl` downloads a live WSDL; it is the only code in the package that contacts an outside
-host, and only the ``smsc-soap wsdl check`` command calls it.
+host, and only :func:`smsc_soap.contract.check_contract` calls it (for ``smsc-soap wsdl check`` and the
+pytest plugin's ``--smsc-contract`` items), when a user asks for a check.
+:func:`capabilities` reads what the client depends on from a contract.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from lxml import etree
 __all__ = [
     "LOCAL_ADDITIONS",
     "REQUEST_ELEMENTS",
+    "Capabilities",
     "Child",
     "Contract",
     "DiffReport",
@@ -37,6 +40,7 @@ __all__ = [
     "Operation",
     "WsdlFetchError",
     "WsdlParseError",
+    "capabilities",
     "compare",
     "fetch_wsdl",
     "parse_contract",
@@ -677,6 +681,83 @@ def _classify_known(difference: Difference, host: str | None) -> Difference:
                 note,
             )
     return difference
+
+
+# ------------------------------------------------------------------------------------ capabilities
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a contract offers that this client depends on.
+
+    ``balance_apikey``: ``get_balance``'s request declares ``apikey`` (an API-key balance works only then).
+    ``status_sms_cnt``: per status operation, whether its result declares ``sms_cnt``.
+    ``send_errors``: the children of ``send_sms2``'s per-number ``errors`` (``None``: not declared).
+    """
+
+    balance_apikey: bool
+    status_sms_cnt: dict[str, bool]
+    send_errors: tuple[str, ...] | None
+
+    def describe(self) -> list[str]:
+        """Return one human-readable line per capability."""
+        status = ", ".join(
+            f"{op} {'yes' if has else 'no'}" for op, has in self.status_sms_cnt.items()
+        )
+        errors = (
+            "not declared"
+            if self.send_errors is None
+            else "declared (" + ", ".join(self.send_errors) + ")"
+        )
+        return [
+            f"get_balance declares apikey: {'yes' if self.balance_apikey else 'no'}",
+            f"status results declare sms_cnt: {status or 'no status operations'}",
+            f"send_sms2 per-number errors: {errors}",
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the capabilities as JSON-ready data."""
+        return {
+            "balance_apikey": self.balance_apikey,
+            "status_sms_cnt": dict(self.status_sms_cnt),
+            "send_errors": None if self.send_errors is None else list(self.send_errors),
+        }
+
+
+def _children(contract: Contract, element: str | None) -> tuple[Child, ...]:
+    value = contract.elements.get((element or "").removeprefix("tns:"), ())
+    return () if isinstance(value, str) else value
+
+
+def _result_children(contract: Contract, operation: str) -> tuple[Child, ...]:
+    """The children of an operation's result type (the output element's first child's type)."""
+    op = contract.operation(operation)
+    if op is None:
+        return ()
+    wrapper = _children(contract, op.output)
+    if not wrapper:
+        return ()
+    return contract.types.get(wrapper[0].type.removeprefix("tns:"), ())
+
+
+def capabilities(contract: Contract) -> Capabilities:
+    """Read from ``contract`` the capabilities this client depends on."""
+    balance = contract.operation("get_balance")
+    has_key = balance is not None and any(
+        c.name == "apikey" for c in _children(contract, balance.input)
+    )
+    status = {
+        name: any(c.name == "sms_cnt" for c in _result_children(contract, name))
+        for name in ("get_status", "get_status2")
+        if contract.operation(name) is not None
+    }
+    errors = next((c for c in _result_children(contract, "send_sms2") if c.name == "errors"), None)
+    send_errors: tuple[str, ...] | None = None
+    if errors is not None:
+        send_errors = tuple(
+            c.name for c in contract.types.get(errors.type.removeprefix("tns:"), ())
+        )
+    return Capabilities(has_key, status, send_errors)
 
 
 # ------------------------------------------------------------------------------------ fetching

@@ -17,6 +17,7 @@ from .common import (
     EXIT_TRANSPORT,
     EXIT_USAGE,
     Context,
+    report_error,
 )
 
 __all__ = ["SPECS"]
@@ -39,7 +40,7 @@ def add_wsdl(parser: argparse.ArgumentParser) -> None:
     check = actions.add_parser(
         "check",
         help="download the live WSDL and report every structural difference",
-        description="Download https://HOST/sys/soap.php?wsdl (or --url) and compare it with the "
+        description="Download https://HOST/sys/soap.php?wsdl (or --url; or read --file) and compare it with the "
         "cached contract: operations, elements, order, minOccurs/maxOccurs, types, namespace, "
         "address and SOAPAction. Our documented local additions (apikey; optional login/psw) are "
         "listed apart and are not drift. Exit 0: no drift; 10: drift; 6: download failed; "
@@ -47,10 +48,22 @@ def add_wsdl(parser: argparse.ArgumentParser) -> None:
     )
     where = check.add_mutually_exclusive_group()
     where.add_argument("--host", help="SMSC site whose WSDL to check (default smsc.ru)")
-    where.add_argument("--url", help="any WSDL URL (e.g. a proxy, or a local emulator)")
+    where.add_argument(
+        "--url", help="any WSDL URL (a proxy or mirror); the site's address is still expected"
+    )
+    where.add_argument(
+        "--file",
+        metavar="PATH",
+        help="a saved WSDL (e.g. a CI artifact) instead of downloading one; no network",
+    )
     check.add_argument(
         "--namespace-host",
-        help="with --url: the site whose namespace to expect (default smsc.ru)",
+        help="with --url or --file: the site whose contract to expect (default smsc.ru)",
+    )
+    check.add_argument(
+        "--expect-address",
+        metavar="URL",
+        help="the soap:address to expect instead of the site's endpoint (e.g. a local emulator's)",
     )
     check.add_argument("--timeout", type=float, default=15.0, help="seconds (default 15)")
     check.add_argument(
@@ -82,7 +95,7 @@ def _host(name: str, ctx: Context) -> Any:
 
 def _show(args: argparse.Namespace, ctx: Context) -> int:
     from .._soap.wsdl import wsdl_text
-    from .._soap.wsdl_diff import LOCAL_ADDITIONS, REQUEST_ELEMENTS, parse_contract
+    from .._soap.wsdl_diff import LOCAL_ADDITIONS, REQUEST_ELEMENTS, capabilities, parse_contract
 
     host = _host(args.host, ctx)
     if host is None:
@@ -93,7 +106,15 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     contract = parse_contract(text)
     if args.json:
-        ctx.json({**contract.to_dict(), "local_additions": list(LOCAL_ADDITIONS)})
+        ctx.json(
+            {
+                "ok": True,
+                "exit_code": EXIT_OK,
+                **contract.to_dict(),
+                "local_additions": list(LOCAL_ADDITIONS),
+                "capabilities": capabilities(contract).to_dict(),
+            }
+        )
         return EXIT_OK
     ctx.out(f"namespace   {contract.namespace}")
     ctx.out(f"address     {contract.address}")
@@ -125,63 +146,61 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
                     ctx.out(f"          {grandchild.describe()}")
     ctx.out("")
     ctx.out("local additions (not in SMSC's generated WSDL): " + "; ".join(LOCAL_ADDITIONS))
+    ctx.out("")
+    for line in capabilities(contract).describe():
+        ctx.out(f"capability  {line}")
     return EXIT_OK
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
-    from .._soap.wsdl import wsdl_text
-    from .._soap.wsdl_diff import (
-        WsdlFetchError,
-        WsdlParseError,
-        compare,
-        fetch_wsdl,
-        parse_contract,
-    )
+    from .._exceptions import SmscValidationError
+    from ..contract import ContractUnreachableError, ContractUnreadableError, check_contract
 
     host_name = args.host or args.namespace_host or "smsc.ru"
     host = _host(host_name, ctx)
     if host is None:
         return EXIT_USAGE
-    if args.url:
-        url = args.url
-        expected_address = url.split("?", 1)[0]
-    else:
-        expected_address = host.endpoint
-        url = expected_address + "?wsdl"
+    url = None if args.file else args.url or host.endpoint + "?wsdl"
     try:
-        data = fetch_wsdl(url, timeout=args.timeout, max_bytes=args.max_bytes)
-    except WsdlFetchError as exc:
+        report = check_contract(
+            url,
+            host=host.name,
+            against=args.file,
+            expect_address=args.expect_address,
+            timeout=args.timeout,
+            max_bytes=args.max_bytes,
+        )
+    except SmscValidationError as exc:
+        return report_error(ctx, args, exc)
+    except (ContractUnreachableError, ContractUnreadableError) as exc:
+        code = EXIT_TRANSPORT if isinstance(exc, ContractUnreachableError) else EXIT_PROTOCOL
+        if args.json:
+            ctx.json(
+                {
+                    "ok": False,
+                    "exit_code": code,
+                    "url": url,
+                    "file": args.file,
+                    "host": host.name,
+                    "error": {"type": type(exc).__name__, "message": str(exc)},
+                }
+            )
         ctx.err(f"smsc-soap: error: {exc}")
-        return EXIT_TRANSPORT
-    try:
-        live = parse_contract(data)
-    except WsdlParseError as exc:
-        ctx.err(f"smsc-soap: error: {url}: {exc}")
-        return EXIT_PROTOCOL
-    cached = parse_contract(wsdl_text(host.namespace, address=host.endpoint))
-    report = compare(
-        cached,
-        live,
-        expected_namespace=host.namespace,
-        expected_address=expected_address,
-        host=host.name,
-    )
+        return code
+    code = EXIT_DRIFT if not report.ok else EXIT_OK
     if args.json:
-        ctx.json({"url": url, "host": host.name, "has_drift": report.has_drift, **report.to_dict()})
+        ctx.json(
+            {
+                **report.to_dict(),
+                "exit_code": code,
+                "url": url,
+                "file": args.file,
+                "has_drift": not report.ok,
+            }
+        )
     else:
-        ctx.out(f"checked {url} against the cached contract ({host.name})")
-        for label, items in (
-            ("DRIFT", report.drift),
-            ("local addition", report.local),
-            ("known variant", report.known),
-        ):
-            for difference in items:
-                ctx.out(f"  {label}: {difference.describe()}")
-        if report.has_drift:
-            ctx.out(f"{len(report.drift)} difference(s): the live contract has drifted")
-        else:
-            ctx.out("no drift")
-    return EXIT_DRIFT if report.has_drift else EXIT_OK
+        ctx.out(report.describe())
+    return code
 
 
 #: (name, help, add_arguments, run), for the table in ``cli.py``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,13 +21,14 @@ PLACEHOLDER = "http://127.0.0.1:1/sys/soap.php"
 def _served(text: str) -> Iterator[tuple[EmulatorServer, str]]:
     server = EmulatorServer(Emulator([default_account()]), wsdl="")
     with server:
-        # The served text names the emulator's own address, as the live one names smsc.ru's.
+        # A text naming PLACEHOLDER names the serving address instead (as an emulator's own WSDL does).
         server.app.wsdl = text.replace(PLACEHOLDER, server.url)
         yield server, server.wsdl_url
 
 
 def _base() -> str:
-    return wsdl_text(address=PLACEHOLDER)
+    """The cached contract as smsc.ru publishes it: its soap:address is smsc.ru's endpoint."""
+    return wsdl_text()
 
 
 def _upstream_like() -> str:
@@ -163,12 +165,86 @@ def test_type_occurs_and_action_changes_are_drift(old: str, new: str, expected: 
 def test_namespace_and_address_changes_are_drift() -> None:
     """Another namespace is one difference (not one per type); a different address is another."""
     text = _base().replace("https://smsc.ru/sys/soap.php", "https://smsc.example/v2/soap.php")
-    code, report, _ = _check(text.replace(PLACEHOLDER, "https://elsewhere.example/soap"))
+    code, report, _ = _check(text)
     assert code == 10
     whats = _whats(report)
     assert "definitions: targetNamespace changed" in whats
     assert "service: soap:address changed" in whats
     assert all("SOAPAction" not in what for what in whats)
+
+
+def test_copy_served_from_another_address_is_not_drift() -> None:
+    """--url on a mirror of the published WSDL: the address expected is the site's, not the URL's."""
+    code, report, plain = _check(_base())
+    assert code == 0, plain
+    assert report["ok"] is True and report["exit_code"] == 0
+    assert str(report["url"]).startswith("http://127.0.0.1:")
+    assert "soap:address" not in plain
+
+
+def test_address_drift_labels_expected_and_published() -> None:
+    """A document naming another address: cached is the site's endpoint, live what the document says."""
+    code, report, plain = _check(wsdl_text(address=PLACEHOLDER))
+    assert code == 10
+    assert report["ok"] is False and report["exit_code"] == 10
+    [drift] = report["drift"]  # type: ignore[misc]
+    assert drift["what"] == "soap:address changed"
+    assert drift["cached"] == "https://smsc.ru/sys/soap.php"
+    assert str(drift["live"]).startswith("http://127.0.0.1:")
+    assert "(cached: https://smsc.ru/sys/soap.php; live: http://127.0.0.1:" in plain
+
+
+def test_emulator_wsdl_with_expect_address() -> None:
+    """The emulator's own WSDL names its address: drift by default, none with --expect-address."""
+    server = EmulatorServer(Emulator([default_account()]))
+    with server:
+        url = server.wsdl_url
+        plain = run_cli("wsdl", "check", "--url", url, "--json", env=cli_env())
+        assert plain.returncode == 10
+        assert _whats(json.loads(plain.stdout)) == ["service: soap:address changed"]
+        args = ("wsdl", "check", "--url", url, "--expect-address", server.url, "--json")
+        expected = run_cli(*args, env=cli_env())
+        assert expected.returncode == 0, expected.stdout
+        assert json.loads(expected.stdout)["ok"] is True
+
+
+def test_namespace_host_expects_that_sites_address() -> None:
+    """--url with --namespace-host smsc.kz: smsc.kz's namespace and address are expected."""
+    kz = "https://smsc.kz/sys/soap.php"
+    for _, url in _served(wsdl_text(kz, address=kz)):
+        args = ("wsdl", "check", "--url", url, "--namespace-host", "smsc.kz", "--json")
+        result = run_cli(*args, env=cli_env())
+        assert result.returncode == 0, result.stdout
+        assert json.loads(result.stdout)["host"] == "smsc.kz"
+        other = run_cli("wsdl", "check", "--url", url, "--json", env=cli_env())
+        assert other.returncode == 10
+        whats = _whats(json.loads(other.stdout))
+        assert "definitions: targetNamespace changed" in whats
+        assert "service: soap:address changed" in whats
+
+
+def test_url_with_credentials_is_refused_exit_2() -> None:
+    """A --url carrying user:password@ is refused before anything is sent, without echoing it."""
+    args = ("wsdl", "check", "--url", "https://u:s3cret-pw@127.0.0.1:1/x", "--json")
+    result = run_cli(*args, env=cli_env())
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["error"]["field"] == "url"
+    assert "s3cret-pw" not in result.stdout + result.stderr
+
+
+def test_saved_file_is_checked_without_network(tmp_path: Path) -> None:
+    """--file checks a saved artifact: 0 unchanged, 10 with drift, 6 when the file is missing."""
+    saved = tmp_path / "smsc.wsdl"
+    saved.write_text(_base(), encoding="utf-8")
+    result = run_cli("wsdl", "check", "--file", str(saved), "--json", env=cli_env())
+    assert result.returncode == 0, result.stdout
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["source"] == str(saved) and data["url"] is None
+    saved.write_text(_base().replace('name="cnt"', 'name="count"'), encoding="utf-8")
+    assert run_cli("wsdl", "check", "--file", str(saved), env=cli_env()).returncode == 10
+    missing = run_cli("wsdl", "check", "--file", str(tmp_path / "absent.wsdl"), env=cli_env())
+    assert missing.returncode == 6
+    assert "could not read" in missing.stderr
 
 
 def test_doctype_is_refused_exit_7() -> None:
@@ -178,6 +254,10 @@ def test_doctype_is_refused_exit_7() -> None:
         result = run_cli("wsdl", "check", "--url", url, env=cli_env())
         assert result.returncode == 7
         assert "DOCTYPE" in result.stderr
+        as_json = run_cli("wsdl", "check", "--url", url, "--json", env=cli_env())
+        data = json.loads(as_json.stdout)
+        assert data["ok"] is False and data["exit_code"] == 7
+        assert data["error"]["type"] == "ContractUnreadableError"
 
 
 def test_size_cap_exit_6() -> None:
@@ -221,6 +301,10 @@ def test_show_lists_operations_in_order_with_local_additions() -> None:
     ]
     assert "apikey xs:string [0..1]   (local addition)" in result.stdout
     as_json = json.loads(run_cli("wsdl", "show", "--json", env=cli_env()).stdout)
+    assert as_json["ok"] is True and as_json["exit_code"] == 0
+    assert as_json["capabilities"]["send_errors"] == ["phone", "status"]
+    assert "capability  get_balance declares apikey: yes" in result.stdout
+    assert "capability  send_sms2 per-number errors: declared (phone, status)" in result.stdout
     assert [c["name"] for c in as_json["elements"]["send2"]][:4] == [
         "login",
         "psw",
