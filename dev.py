@@ -2,7 +2,7 @@
 """Project commands that need nothing but Python 3.11.
 
     python3 dev.py demo      set up .venv and run the demo against the built-in emulator
-    python3 dev.py test      set up .venv, then ruff, mypy --strict and the whole test suite
+    python3 dev.py test      set up .venv (and redis-server), then ruff, mypy --strict and the whole test suite
     python3 dev.py bench     set up .venv and run the benchmarks
     python3 dev.py lint      ruff and mypy only
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -68,6 +69,29 @@ def other_python_venv(base_python: str) -> Path:
     return ensure_venv(ROOT / f".venv-{version}", base_python)
 
 
+def ensure_redis() -> None:
+    """Make ``redis-server`` available for the shared-limits tests (a real server, never mocked).
+
+    On a fresh machine it comes from the Debian package when we are root and apt-get exists. Locally
+    without it those tests are skipped; under CI=true they fail instead, so CI never skips them.
+    """
+    if shutil.which("redis-server"):
+        return
+    can_install = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
+    if can_install:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for args in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "redis-server"],
+        ):
+            print("+", " ".join(args), flush=True)
+            subprocess.run(args, cwd=ROOT, check=True, env=env)
+        if shutil.which("redis-server"):
+            return
+    where = "CI" if os.environ.get("CI") == "true" else "this machine"
+    print(f"note: no redis-server on {where}; the shared-limits tests need one", flush=True)
+
+
 def lint() -> None:
     run(str(PY), "-m", "ruff", "check", ".")
     run(str(PY), "-m", "ruff", "format", "--check", ".")
@@ -99,6 +123,7 @@ def main(argv: list[str]) -> int:
             lint()
         elif command == "test":
             lint()
+            ensure_redis()
             run(str(PY), "-m", "pytest", *rest)
         elif command == "bench":
             run(str(PY), "benchmarks/run.py", *rest)

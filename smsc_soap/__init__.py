@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     from ._bulk.session import (
         send_bulk as send_bulk,
     )
+    from ._bulk.settle import (
+        SettleSummary as SettleSummary,
+    )
+    from ._bulk.settle import (
+        settle_bulk as settle_bulk,
+    )
     from ._client.async_client import (
         AsyncSoapSmsc as AsyncSoapSmsc,
     )
@@ -93,6 +99,9 @@ if TYPE_CHECKING:
     )
     from ._exceptions import (
         SmscApiError as SmscApiError,
+    )
+    from ._exceptions import (
+        SmscCallbackError as SmscCallbackError,
     )
     from ._exceptions import (
         SmscConfigurationError as SmscConfigurationError,
@@ -187,8 +196,14 @@ if TYPE_CHECKING:
     from ._params.timefmt import (
         hours as hours,
     )
+    from ._reliability.limits import (
+        LimitsStore as LimitsStore,
+    )
     from ._reliability.policy import (
         RetryPolicy as RetryPolicy,
+    )
+    from ._reliability.redis_limits import (
+        RedisLimitsStore as RedisLimitsStore,
     )
     from ._secrets import (
         Secret as Secret,
@@ -217,12 +232,14 @@ _PUBLIC = {
     "InvalidTimeError": "._exceptions",
     "IpBlockedError": "._exceptions",
     "JournalError": "._bulk.journal",
+    "LimitsStore": "._reliability.limits",
     "ListMessage": "._params.listmsg",
     "MessageForbiddenError": "._exceptions",
     "MessageNotFoundError": "._exceptions",
     "MessageStatus": "._codes",
     "PhoneError": "._models",
     "RateLimitedError": "._exceptions",
+    "RedisLimitsStore": "._reliability.redis_limits",
     "RetryPolicy": "._reliability.policy",
     "Secret": "._secrets",
     "Segments": "._params.segments",
@@ -230,7 +247,9 @@ _PUBLIC = {
     "SendOptions": "._params.options",
     "SendOutcomeUnknownError": "._exceptions",
     "SendResult": "._models",
+    "SettleSummary": "._bulk.settle",
     "SmscApiError": "._exceptions",
+    "SmscCallbackError": "._exceptions",
     "SmscConfigurationError": "._exceptions",
     "SmscConnectError": "._exceptions",
     "SmscConnectTimeoutError": "._exceptions",
@@ -257,6 +276,7 @@ _PUBLIC = {
     "segments": "._params.segments",
     "send_bulk": "._bulk.session",
     "send_bulk_async": "._bulk.async_driver",
+    "settle_bulk": "._bulk.settle",
 }
 
 #: Names that moved to :mod:`smsc_soap.lowlevel`; importable from here for one more release, with a warning.

@@ -33,7 +33,8 @@
     │   └── SendConfirmedError           reconciled: the reply was lost but get_status shows the message
     ├── CircuitOpenError              refused locally while the IP-block breaker is open
     ├── RateLimitedError              refused locally: the service's own limit would be exceeded
-    └── ClientClosedError
+    ├── ClientClosedError
+    └── SmscCallbackError (+ValueError)      a pushed report with a bad signature, or malformed: .reason
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ __all__ = [
     "SendConfirmedError",
     "SendOutcomeUnknownError",
     "SmscApiError",
+    "SmscCallbackError",
     "SmscConfigurationError",
     "SmscConnectError",
     "SmscConnectTimeoutError",
@@ -472,6 +474,22 @@ class ClientClosedError(SmscError):
 
     delivery = Delivery.NOT_SENT
     retry_safe = False
+
+
+class SmscCallbackError(SmscError, ValueError):
+    """A pushed callback (status report or inbound message) was refused: bad signature or malformed.
+
+    ``reason`` is ``"signature"`` (missing or wrong ``sha1`` while a secret is set) or ``"malformed"``
+    (a field missing, repeated or out of range: ``field`` names it). Never carries the secret.
+    """
+
+    delivery = Delivery.NOT_SENT
+    retry_safe = False
+
+    def __init__(self, message: str, *, reason: str, field: str | None = None) -> None:
+        super().__init__(message, operation="callback")
+        self.reason = reason
+        self.field = field
 
 
 # Tracebacks name the public path (smsc_soap.AuthenticationError), not this private module; pickling

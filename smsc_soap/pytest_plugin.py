@@ -11,7 +11,13 @@ fixture                    scope     type                              default
 ``smsc_emulator_options``  function  ``dict``                          the ``smsc_emulator`` marker's keywords, or ``{}``
 ``smsc_emulator_factory``  function  ``(**options) -> EmulatorServer``  starts a fresh server per call, stops it after
 ``smsc_client``            function  :class:`~smsc_soap.SoapSmsc`      login ``test`` / ``test-password`` at its url
+``smsc_callback_receiver`` function  :class:`~smsc_soap.emulator.CallbackReceiver`  on 127.0.0.1; ``smsc_emulator`` pushes to it
 =========================  ========  ================================  ==========================================
+
+With ``smsc_callback_receiver`` the emulator POSTs every status change (and inbound messages injected
+with ``smsc_emulator.receive(phone, mes, to)``) to a real receiver, signed with
+``TEST_CALLBACK_SECRET``, retrying quickly (backoff from 0.05 s) while it answers other than 200;
+``smsc_emulator.wait_callbacks()`` waits until the changes up to now are pushed.
 
 The test account has 1000.00 on its balance, pays 1.95 per SMS part, has the sender name ``SmscTest``
 registered and the API key ``test-apikey``. The clock only moves when a test calls
@@ -51,8 +57,10 @@ import pytest
 
 from .contract import ContractError, ContractReport, check_contract
 from .emulator import (
+    TEST_CALLBACK_SECRET,
     TEST_LOGIN,
     TEST_PASSWORD,
+    CallbackReceiver,
     Emulator,
     EmulatorServer,
     ManualClock,
@@ -63,6 +71,7 @@ if TYPE_CHECKING:
     from ._client.sync_client import SoapSmsc
 
 __all__ = [
+    "smsc_callback_receiver",
     "smsc_client",
     "smsc_emulator",
     "smsc_emulator_factory",
@@ -294,3 +303,16 @@ def smsc_client(smsc_emulator: EmulatorServer) -> Iterator[SoapSmsc]:
 
     with SoapSmsc(TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url) as client:
         yield client
+
+
+@pytest.fixture
+def smsc_callback_receiver(smsc_emulator: EmulatorServer) -> Iterator[CallbackReceiver]:
+    """Function scope, CallbackReceiver: a receiver on 127.0.0.1 that ``smsc_emulator`` pushes to."""
+    with CallbackReceiver(secret=TEST_CALLBACK_SECRET) as receiver:
+        smsc_emulator.set_callback(
+            receiver.url, secret=TEST_CALLBACK_SECRET, backoff=0.05, max_backoff=0.5
+        )
+        try:
+            yield receiver
+        finally:
+            smsc_emulator.set_callback(None)

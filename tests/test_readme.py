@@ -83,7 +83,7 @@ def test_async_example(aimed: EmulatorServer) -> None:
 def test_fixture_examples_pass_under_pytest(tmp_path: Path) -> None:
     """The README's test functions pass when pytest runs them with the installed plugin."""
     tests = [b for b in BLOCKS if "def test_" in b]
-    assert len(tests) == 2
+    assert len(tests) == 3
     (tmp_path / "test_from_readme.py").write_text("\n\n".join(tests), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
@@ -93,4 +93,4 @@ def test_fixture_examples_pass_under_pytest(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout

@@ -36,6 +36,7 @@ from .._params.arguments import (
 )
 from .._params.options import SendOptions, make_options
 from .._reliability.budget import ClientBudget
+from .._reliability.limits import LimitsStore, open_store
 from .._reliability.outcomes import detached, in_flight_duplicate, send_outcome
 from .._reliability.policy import (
     Action,
@@ -88,6 +89,7 @@ class AsyncSoapSmsc:
         retry: RetryPolicy | None = None,
         reconcile: bool = False,
         breaker_cooldown: float = 600.0,
+        limits_store: str | LimitsStore | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -126,10 +128,16 @@ class AsyncSoapSmsc:
         self._clock: Callable[[], float] = clock or _time.monotonic
         # Rate windows, the IP-block breaker, the retry budget and in-flight duplicate sends are shared
         # with the sync client's rules; concurrency is bounded by the httpx pool (max_connections).
+        # Shared limits: a redis:// URL keeps slots, windows and the breaker in Redis for every
+        # process of this account (keyed by the login, never a secret); None keeps them here.
+        store, self._owns_store = open_store(
+            limits_store, clock=self._clock, account=settings.credentials.login or "apikey"
+        )
         self._budget = ClientBudget(
             max_connections=self._config.max_connections,
             breaker_cooldown=breaker_cooldown,
             clock=self._clock,
+            store=store,
         )
         self._scrub = settings.scrub
         self._transport = AsyncTransport(self._config)
@@ -173,6 +181,8 @@ class AsyncSoapSmsc:
         """Close pooled connections; later calls raise :class:`ClientClosedError`."""
         self._closed = True
         await self._transport.aclose()
+        if self._owns_store:
+            self._budget.store.close()
 
     async def __aenter__(self) -> AsyncSoapSmsc:
         return self
@@ -305,9 +315,9 @@ class AsyncSoapSmsc:
         if self._closed:
             raise ClientClosedError("the client is closed", operation=request.operation)
         outcome: Result | SmscError
-        key: bytes | None = None
+        key: str | None = None
         if request.is_send:
-            key = self._budget.enter_send(request.body)
+            key = self._budget.enter_send(request.limit_key)
             if key is None:
                 raise detached(in_flight_duplicate(request))
         try:
@@ -368,7 +378,7 @@ class AsyncSoapSmsc:
         """One request on the wire, inside the budgets; the error is returned, never raised."""
         operation = request.operation
         try:
-            probe = self._budget.admit(operation, request.body)
+            probe = self._budget.admit(operation, request.limit_key)
         except SmscError as exc:
             return exc
         remaining = deadline - self._clock()
@@ -382,9 +392,22 @@ class AsyncSoapSmsc:
                 retry_safe=True,
             )
         error: SmscError | None = None
+        # The transport measures real time: map what is left of the deadline onto it.
+        deadline_at = _time.monotonic() + remaining
+        slot: object | None = None
         try:
-            # The transport measures real time: map what is left of the deadline onto it.
-            deadline_at = _time.monotonic() + remaining
+            if self._budget.shared_slots is not None:
+                slot = await self._shared_slot(deadline_at)
+                if slot is None:
+                    if probe:
+                        self._budget.breaker.release_probe()
+                    return SmscDeadlineExceededError(
+                        f"{operation}: the deadline passed while waiting for a slot shared by "
+                        "the processes of this account; nothing was sent",
+                        operation=operation,
+                        delivery=Delivery.NOT_SENT,
+                        retry_safe=True,
+                    )
             reply = await self._transport.post(endpoint, request.body, request.headers, deadline_at)
             result = self._protocol.parse(request, reply, self._scrub)
         except SmscError as exc:
@@ -394,10 +417,26 @@ class AsyncSoapSmsc:
             if probe:
                 self._budget.breaker.release_probe()  # cancelled: the probe settled nothing
             raise
+        finally:
+            if slot is not None:
+                self._budget.release_shared_slot(slot)
         self._budget.breaker.record(probe, error)
         if error is not None:
             return error
         return result
+
+    async def _shared_slot(self, deadline_at: float) -> object | None:
+        """Take a slot of the shared limits store, polling without blocking the loop, until ``deadline_at``."""
+        pause = 0.005
+        while True:
+            token = self._budget.try_shared_slot(lease=max(0.0, deadline_at - _time.monotonic()))
+            if token is not None:
+                return token
+            left = deadline_at - _time.monotonic()
+            if left <= 0:
+                return None
+            await asyncio.sleep(min(pause, left))  # real time: a slot frees in real time
+            pause = min(pause * 2, 0.05)
 
     async def _reconciled(
         self, request: Request, error: SmscError, attempts: Attempts

@@ -30,6 +30,7 @@ from .._params.arguments import (
 )
 from .._params.options import SendOptions, make_options
 from .._reliability.budget import ClientBudget
+from .._reliability.limits import LimitsStore, open_store
 from .._reliability.outcomes import detached, in_flight_duplicate, send_outcome
 from .._reliability.policy import (
     Action,
@@ -81,6 +82,7 @@ class SoapSmsc:
         retry: RetryPolicy | None = None,
         reconcile: bool = False,
         breaker_cooldown: float = 600.0,
+        limits_store: str | LimitsStore | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -93,8 +95,10 @@ class SoapSmsc:
         makes a send whose reply was lost ask ``get_status`` and resend the identical request at
         most once, only if the service says the message does not exist and the resend is still
         covered by SMSC's duplicate window. ``breaker_cooldown`` is how long calls are refused
-        locally after an error 4 (IP blocked). ``sleep`` and ``clock`` (monotonic seconds) are
-        injectable for tests.
+        locally after an error 4 (IP blocked). ``limits_store`` (a ``redis://`` URL or a store
+        object) shares in-flight slots, rate windows and the breaker with every process of this login;
+        None keeps them in this client. ``sleep`` and ``clock`` (monotonic seconds) are injectable
+        for tests.
         """
         # Rebind the raw secrets at once: a setting error raised below carries this frame, and
         # traceback locals (capture_locals=True) must show Secret('***'), never the password.
@@ -128,10 +132,16 @@ class SoapSmsc:
         self._reconcile = settings.reconcile
         self._sleep: Callable[[float], None] = sleep or _time.sleep
         self._clock: Callable[[], float] = clock or _time.monotonic
+        # Shared limits: a redis:// URL keeps slots, windows and the breaker in Redis for every
+        # process of this account (keyed by the login, never a secret); None keeps them here.
+        store, self._owns_store = open_store(
+            limits_store, clock=self._clock, account=settings.credentials.login or "apikey"
+        )
         self._budget = ClientBudget(
             max_connections=self._config.max_connections,
             breaker_cooldown=breaker_cooldown,
             clock=self._clock,
+            store=store,
         )
         self._scrub = settings.scrub
         self._transport = SyncTransport(self._config)
@@ -171,6 +181,8 @@ class SoapSmsc:
         """Close pooled connections; later calls raise :class:`ClientClosedError`."""
         self._closed = True
         self._transport.close()
+        if self._owns_store:
+            self._budget.store.close()
 
     def __enter__(self) -> SoapSmsc:
         return self
@@ -306,9 +318,9 @@ class SoapSmsc:
         if self._closed:
             raise ClientClosedError("the client is closed", operation=request.operation)
         outcome: Result | SmscError
-        key: bytes | None = None
+        key: str | None = None
         if request.is_send:
-            key = self._budget.enter_send(request.body)
+            key = self._budget.enter_send(request.limit_key)
             if key is None:
                 outcome = in_flight_duplicate(request)
                 raise detached(outcome)
@@ -369,12 +381,13 @@ class SoapSmsc:
         """One request on the wire, inside the budgets; the error is returned, never raised."""
         operation = request.operation
         try:
-            probe = self._budget.admit(operation, request.body)
+            probe = self._budget.admit(operation, request.limit_key)
         except SmscError as exc:
             return exc
         remaining = deadline - self._clock()
         error: SmscError | None = None
-        if remaining <= 0 or not self._budget.acquire_slot(remaining):
+        slot = self._budget.acquire_slot(remaining) if remaining > 0 else None
+        if slot is None:
             if probe:
                 self._budget.breaker.release_probe()
             return SmscDeadlineExceededError(
@@ -397,7 +410,7 @@ class SoapSmsc:
                 self._budget.breaker.release_probe()  # interrupted: the probe settled nothing
             raise
         finally:
-            self._budget.release_slot()
+            self._budget.release_slot(slot)
         self._budget.breaker.record(probe, error)
         if error is not None:
             return error

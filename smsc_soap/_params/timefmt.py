@@ -27,6 +27,7 @@ __all__ = [
     "format_valid",
     "hours",
     "is_absolute_time",
+    "parse_moscow_date",
 ]
 
 #: Moscow time, UTC+3 all year round since 2014; the service's ``time`` and ``tz`` are relative to it.
@@ -48,6 +49,14 @@ _FORMATS = (
     "an aware datetime, a timedelta of whole minutes, an hour window (h1, h2), or a string "
     "DDMMYYhhmm, 'DD.MM.YY hh:mm', 'h1-h2', '0<unix seconds>', '+<minutes>' or '0'"
 )
+
+
+def parse_moscow_date(text: str) -> datetime:
+    """Return the service's date ``DD.MM.YYYY hh:mm:ss`` (Moscow time) as an aware datetime.
+
+    Raises ValueError when ``text`` is not in that form.
+    """
+    return datetime.strptime(text.strip(), "%d.%m.%Y %H:%M:%S").replace(tzinfo=MOSCOW)
 
 
 def hours(first: int, last: int) -> str:

@@ -14,12 +14,12 @@ parent's locks and semaphore counts may be stale.
 from __future__ import annotations
 
 import collections
-import hashlib
 import math
 import os
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .._exceptions import (
     CircuitOpenError,
@@ -31,7 +31,16 @@ from .._exceptions import (
     SmscFaultError,
 )
 
-__all__ = ["CircuitBreaker", "ClientBudget", "RateWindow", "RetryBudget", "ServiceLimits"]
+if TYPE_CHECKING:
+    from .limits import Breaker, LimitsStore, Slots, Window
+
+__all__ = [
+    "CircuitBreaker",
+    "ClientBudget",
+    "RateWindow",
+    "RetryBudget",
+    "ServiceLimits",
+]
 
 Clock = Callable[[], float]
 
@@ -181,7 +190,11 @@ class RetryBudget:
 
 
 class ClientBudget:
-    """All the limits of one client: concurrency slots, rate windows, breaker, retry budget, in-flight sends."""
+    """All the limits of one client: concurrency slots, rate windows, breaker, retry budget, in-flight sends.
+
+    The windows and the breaker come from ``store`` (in-process by default; a Redis store shares them,
+    and adds slots shared by every process of the account, see ``_limits``).
+    """
 
     def __init__(
         self,
@@ -190,6 +203,7 @@ class ClientBudget:
         breaker_cooldown: float,
         clock: Clock,
         limits: ServiceLimits | None = None,
+        store: LimitsStore | None = None,
     ) -> None:
         if (
             isinstance(breaker_cooldown, bool)
@@ -200,17 +214,22 @@ class ClientBudget:
             raise SmscConfigurationError(
                 "breaker_cooldown must be a finite number of seconds > 0", field="breaker_cooldown"
             )
+        from .limits import SHARED_MAX_IN_FLIGHT, LocalStore
+
         self.limits = limits or ServiceLimits()
         self.max_connections = max_connections
         self.clock = clock
-        self.breaker = CircuitBreaker(float(breaker_cooldown), clock)
+        self.store: LimitsStore = store if store is not None else LocalStore(clock)
+        self.breaker: Breaker = self.store.breaker(float(breaker_cooldown))
         self.retries = RetryBudget()
-        self._status = RateWindow(self.limits.status_per_message, self.limits.period, clock)
-        self._balance = RateWindow(self.limits.balance, self.limits.period, clock)
-        self._cost = RateWindow(self.limits.identical_cost, self.limits.period, clock)
+        period = self.limits.period
+        self._status = self.store.window("status", self.limits.status_per_message, period)
+        self._balance = self.store.window("balance", self.limits.balance, period)
+        self._cost = self.store.window("cost", self.limits.identical_cost, period)
+        self.shared_slots: Slots | None = self.store.slots(SHARED_MAX_IN_FLIGHT)
         self._pid = os.getpid()
         self._slots = threading.BoundedSemaphore(max_connections)
-        self._in_flight: set[bytes] = set()
+        self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
 
     def _check_fork(self) -> None:
@@ -223,21 +242,23 @@ class ClientBudget:
             for part in (self.breaker, self.retries, self._status, self._balance, self._cost):
                 part.reset_locks()
 
-    def admit(self, operation: str, body: bytes) -> bool:
+    def admit(self, operation: str, key: str | bytes) -> bool:
         """Check the breaker and the rate limits for one request; return whether it is the breaker's probe.
 
-        Raises CircuitOpenError or RateLimitedError (both NOT_SENT) instead of letting it leave.
+        ``key`` says what the request is about (``Request.limit_key``: message id and phone for a
+        status, the fields of a cost request), never its credentials. Raises CircuitOpenError or
+        RateLimitedError (both NOT_SENT) instead of letting it leave.
         """
         self._check_fork()
         probe = self.breaker.admit(operation)
-        window, what = None, ""
-        key: Hashable = operation
+        window: Window | None = None
+        what = ""
         if operation.startswith("get_status"):
-            window, what, key = self._status, "5 status requests per message", _digest(body)
+            window, what = self._status, "5 status requests per message"
         elif operation == "get_balance":
-            window, what = self._balance, "10 balance requests"
+            window, what, key = self._balance, "10 balance requests", operation
         elif operation.startswith("get_sms_cost"):
-            window, what, key = self._cost, "5 identical cost requests", _digest(body)
+            window, what = self._cost, "5 identical cost requests"
         wait = window.acquire(key) if window is not None else None
         if wait is not None:
             if probe:
@@ -250,34 +271,59 @@ class ClientBudget:
             )
         return probe
 
-    def acquire_slot(self, timeout: float) -> bool:
-        """Take one of the ``max_connections`` concurrency slots, waiting at most ``timeout`` seconds."""
-        self._check_fork()
-        return self._slots.acquire(timeout=max(0.0, timeout))
+    def acquire_slot(self, timeout: float) -> object | None:
+        """Take one of the ``max_connections`` slots (and a shared one), waiting at most ``timeout`` s.
 
-    def release_slot(self) -> None:
+        Returns a token for :meth:`release_slot`, or None when none came free in time.
+        """
+        self._check_fork()
+        started = self.clock()
+        if not self._slots.acquire(timeout=max(0.0, timeout)):
+            return None
+        if self.shared_slots is None:
+            return _LOCAL_SLOT
+        left = max(0.0, timeout - (self.clock() - started))
+        token = self.shared_slots.acquire(left, lease=timeout)
+        if token is None:
+            self._release_local()
+            return None
+        return token
+
+    def try_shared_slot(self, lease: float) -> object | None:
+        """Take a shared slot without waiting (the async client's path): a token, or None when all are taken."""
+        if self.shared_slots is None:
+            return _LOCAL_SLOT
+        return self.shared_slots.try_acquire(lease)
+
+    def release_shared_slot(self, token: object) -> None:
+        """Give back a slot taken with :meth:`try_shared_slot`."""
+        if self.shared_slots is not None and token is not _LOCAL_SLOT:
+            self.shared_slots.release(token)
+
+    def release_slot(self, token: object = None) -> None:
         """Give a slot back."""
+        self.release_shared_slot(token)
+        self._release_local()
+
+    def _release_local(self) -> None:
         try:
             self._slots.release()
         except ValueError:  # a slot taken before a fork, released in the child after the reset
             pass
 
-    def enter_send(self, body: bytes) -> bytes | None:
-        """Register an identical send as in flight; None when one is already on its way."""
+    def enter_send(self, key: str) -> str | None:
+        """Register an identical send (by its ``limit_key``) as in flight; None when one is already on its way."""
         self._check_fork()
-        key = _digest(body)
         with self._in_flight_lock:
             if key in self._in_flight:
                 return None
             self._in_flight.add(key)
         return key
 
-    def leave_send(self, key: bytes) -> None:
+    def leave_send(self, key: str) -> None:
         """Forget an in-flight send."""
         with self._in_flight_lock:
             self._in_flight.discard(key)
 
 
-def _digest(body: bytes) -> bytes:
-    # Identical requests have identical bodies: the library reuses one id per logical send.
-    return hashlib.sha256(body).digest()
+_LOCAL_SLOT = object()

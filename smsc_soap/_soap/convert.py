@@ -14,7 +14,7 @@ from typing import Any
 from .._codes import DeliveryError, MessageStatus
 from .._exceptions import Delivery, SmscProtocolError, api_error
 from .._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
-from .._params.timefmt import MOSCOW
+from .._params.timefmt import MOSCOW, parse_moscow_date
 
 __all__ = ["MOSCOW", "convert"]
 
@@ -71,7 +71,7 @@ class _Reader:
         if not value:
             return None
         try:
-            return datetime.strptime(value, "%d.%m.%Y %H:%M:%S").replace(tzinfo=MOSCOW)
+            return parse_moscow_date(value)
         except ValueError:
             raise self.bad(f"has a {name} not in DD.MM.YYYY hh:mm:ss: {value[:25]!r}") from None
 

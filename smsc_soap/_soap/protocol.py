@@ -9,6 +9,7 @@ instead of failing strict parsing, and no text from the server reaches an except
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from .._models import BalanceResult, CostResult, SendResult, StatusResult
 from .convert import convert
 from .wsdl import load_document, zeep_settings
 
-__all__ = ["Protocol", "Request"]
+__all__ = ["Protocol", "Request", "limit_key"]
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
@@ -46,6 +47,8 @@ class Request:
     headers: Mapping[str, str] = field(repr=False)
     message_id: str | None = None
     phones: str | None = None
+    #: What the service's limits count this request by (from its fields, never its credentials).
+    limit_key: str = field(default="", repr=False)
 
     @property
     def is_send(self) -> bool:
@@ -128,6 +131,7 @@ class Protocol:
             headers=self._headers,
             message_id=message_id,
             phones=phones,
+            limit_key=limit_key(operation, fields),
         )
 
     def parse(self, request: Request, reply: RawReply, scrub: Callable[..., str]) -> Result:
@@ -278,3 +282,15 @@ def _set_aside_unknown(response: Any, op: _Operation) -> dict[str, str]:
 def protocol_for(namespace: str) -> Protocol:
     """Return the shared Protocol for ``namespace`` (zeep objects are read-only after parsing)."""
     return Protocol(namespace)
+
+
+def limit_key(operation: str, fields: Mapping[str, str]) -> str:
+    """What the service's limits count a request by, from its fields (which never hold credentials).
+
+    Status requests count per message id and phone; others by all their fields.
+    """
+    if operation.startswith("get_status"):
+        text = f"{fields.get('id', '')}\0{fields.get('phone', '')}"
+    else:
+        text = operation + "\0" + "\0".join(f"{k}={fields[k]}" for k in sorted(fields))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

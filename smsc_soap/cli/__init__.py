@@ -17,7 +17,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from .._version import __version__
-from . import bulk, ops, wsdl
+from . import bulk, ops, settle, wsdl
 
 if TYPE_CHECKING:
     from ..emulator import Account, RequestRecord
@@ -141,6 +141,16 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
         choices=["smsc.ru", "smsc.ua", "smsc.kz", "smscentre.com"],
         help="which SMSC site's namespace to speak (default smsc.ru)",
     )
+    parser.add_argument(
+        "--callback-url",
+        metavar="URL",
+        help="POST every status change (and inbound message) to URL, as SMSC's handler URL does",
+    )
+    parser.add_argument(
+        "--callback-secret",
+        metavar="SECRET",
+        help="sign pushed callbacks with sha1 (the SECRET of the handler URL's ?sha1=SECRET)",
+    )
 
 
 def _non_negative(text: str) -> int:
@@ -190,24 +200,38 @@ def run_serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     def log(record: RequestRecord) -> None:
         print(format_record(record), file=sys.stderr, flush=True)
 
-    server = EmulatorServer(
-        emulator,
-        bind=args.bind,
-        port=args.port,
-        latency_ms=args.latency_ms,
-        apikey_element=args.apikey_element,
-        documented_fields=args.documented_fields,
-        log_limit=args.log_limit,
-        log_body_limit=args.log_body_bytes,
-        on_request=None if args.quiet else log,
-        max_connections=args.max_connections,
-    )
+    if args.callback_secret and not args.callback_url:
+        print("smsc-soap serve: --callback-secret needs --callback-url", file=sys.stderr)
+        return 2
+    try:
+        # A URL typed on the command line is the user's explicit choice, so any host is allowed.
+        server = EmulatorServer(
+            emulator,
+            bind=args.bind,
+            port=args.port,
+            latency_ms=args.latency_ms,
+            apikey_element=args.apikey_element,
+            documented_fields=args.documented_fields,
+            log_limit=args.log_limit,
+            log_body_limit=args.log_body_bytes,
+            on_request=None if args.quiet else log,
+            max_connections=args.max_connections,
+            callback_url=args.callback_url,
+            callback_secret=args.callback_secret,
+            callback_allow_remote=True,
+        )
+    except ValueError as error:
+        print(f"smsc-soap serve: --callback-url: {error}", file=sys.stderr)
+        return 2
     stop = _Stop()
     previous = signal.signal(signal.SIGTERM, stop.handle)
     try:
         with server:
             print(f"SMSC emulator ({args.namespace_host}) serving on {server.url}", file=out)
             print(f"WSDL: {server.wsdl_url}", file=out)
+            if server.pusher is not None:
+                signed = "signed with sha1" if args.callback_secret else "unsigned"
+                print(f"callbacks: POST to {server.pusher.display_url} ({signed})", file=out)
             print(f"contract: {server.contract.describe()}", file=out)
             for account in accounts:
                 who = "apikey ***" if account.psw is None else f"login {account.login}"
@@ -315,7 +339,7 @@ COMMANDS: list[Command] = [
     Command(
         "demo", "walk through send, cost, status and balance on an emulator", add_demo, run_demo
     ),
-    *(Command(*spec) for spec in (*ops.SPECS, *bulk.SPECS, *wsdl.SPECS)),
+    *(Command(*spec) for spec in (*ops.SPECS, *bulk.SPECS, *settle.SPECS, *wsdl.SPECS)),
 ]
 
 

@@ -43,6 +43,8 @@ from ._model import (
     Reply,
     Tariff,
 )
+from ._push import CallbackAttempt, CallbackPusher, is_loopback_url
+from ._receiver import TEST_CALLBACK_SECRET, CallbackReceiver
 from ._server import EmulatorServer
 from ._times import MOSCOW, format_moscow, parse_send_time
 from ._wire import RequestRecord, SoapApp, format_record, make_app, render_fault, render_reply
@@ -51,6 +53,7 @@ __all__ = [
     "MOSCOW",
     "OPERATIONS",
     "TEST_APIKEY",
+    "TEST_CALLBACK_SECRET",
     "TEST_LOGIN",
     "TEST_PASSWORD",
     "TEST_PREFIX",
@@ -60,6 +63,9 @@ __all__ = [
     "BadDate",
     "BadNumber",
     "BadParameters",
+    "CallbackAttempt",
+    "CallbackPusher",
+    "CallbackReceiver",
     "Clock",
     "ConnectionDropped",
     "Contract",
@@ -89,6 +95,7 @@ __all__ = [
     "default_account",
     "format_moscow",
     "format_record",
+    "is_loopback_url",
     "make_app",
     "parse_send_time",
     "render_fault",

@@ -36,7 +36,7 @@ import itertools
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -301,6 +301,8 @@ class Emulator:
         self._clicks: dict[tuple[str, str, str], float] = {}
         self._ids: Iterator[int] = itertools.count(first_id)
         self.guards = Guards(self.limits)
+        #: Called (under the model's lock) with every message the emulator accepts; keep them quick.
+        self.listeners: list[Callable[[Message], None]] = []
         self.reset()
 
     # ----- configuration -------------------------------------------------------------------------
@@ -389,6 +391,14 @@ class Emulator:
             raise KeyError(phone)
         with self._lock:
             return self._status(message, recipient, self.clock.now())
+
+    def status_at(self, message: Message, phone: str, when: float) -> tuple[int, int, float]:
+        """Return (status, err, time of the last change) of ``message`` to ``phone`` at ``when``."""
+        recipient = message.recipient(phone)
+        if recipient is None:
+            raise KeyError(phone)
+        with self._lock:
+            return self._status(message, recipient, when)
 
     def _status(self, message: Message, recipient: Recipient, now: float) -> tuple[int, int, float]:
         return status_at(
@@ -765,6 +775,8 @@ class Emulator:
         )
         self._messages.append(message)
         self._by_id.setdefault((account.login, message_id), []).append(message)
+        for listener in self.listeners:
+            listener(message)
         if self.max_messages is not None and len(self._messages) > self.max_messages:
             old = self._messages.popleft()
             key = (old.login, old.id)

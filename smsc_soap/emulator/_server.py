@@ -17,13 +17,17 @@ import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._clock import ManualClock
 from ._contract import Contract
 from ._faults import ConnectionDropped, FaultPlan, Faults
 from ._model import Emulator, Message
 from ._wire import PATH, RequestRecord, SoapApp
+
+if TYPE_CHECKING:
+    from .._secrets import Secret
+    from ._push import CallbackAttempt, CallbackPusher
 
 __all__ = ["EmulatorServer"]
 
@@ -192,6 +196,9 @@ class EmulatorServer:
         log_body_limit: int = 1024,
         on_request: Callable[[RequestRecord], None] | None = None,
         max_connections: int = 256,
+        callback_url: str | None = None,
+        callback_secret: str | Secret | None = None,
+        callback_allow_remote: bool = False,
     ) -> None:
         if emulator is None:
             from ._accounts import default_account
@@ -218,6 +225,11 @@ class EmulatorServer:
         self._port = port
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
+        self._pusher: CallbackPusher | None = None
+        if callback_url is not None:
+            self.set_callback(
+                callback_url, secret=callback_secret, allow_remote=callback_allow_remote
+            )
 
     # ----- lifecycle -----------------------------------------------------------------------------
 
@@ -234,11 +246,15 @@ class EmulatorServer:
             daemon=True,
         )
         self._thread.start()
+        if self._pusher is not None:
+            self._pusher.start()
         return self
 
     def stop(self) -> None:
         """Stop serving, close open connections and the socket, and join the thread."""
         httpd, thread = self._httpd, self._thread
+        if self._pusher is not None:
+            self._pusher.stop()
         if httpd is None:
             return
         httpd.shutdown()
@@ -337,7 +353,10 @@ class EmulatorServer:
         clock = self.emulator.clock
         if not isinstance(clock, ManualClock):
             raise TypeError("advance() needs an Emulator built with clock=ManualClock()")
-        return clock.advance(seconds)
+        now = clock.advance(seconds)
+        if self._pusher is not None:
+            self._pusher.kick()
+        return now
 
     def reset(self) -> None:
         """Restore accounts, forget messages, logs, limits and faults, and rewind a ManualClock."""
@@ -347,14 +366,72 @@ class EmulatorServer:
         self.app.reset()
         if self._httpd is not None:
             self._httpd.handler_errors.clear()
+        if self._pusher is not None:
+            self._pusher.reset()
 
     def check(self) -> None:
         """Re-raise the first error raised inside the server thread, if any."""
-        errors: Iterable[BaseException] = list(self.app.errors) + (
-            list(self._httpd.handler_errors) if self._httpd is not None else []
+        errors: Iterable[BaseException] = (
+            list(self.app.errors)
+            + (list(self._httpd.handler_errors) if self._httpd is not None else [])
+            + (list(self._pusher.errors) if self._pusher is not None else [])
         )
         for error in errors:
             raise error
+
+    # ----- callbacks (pushed reports, see _push) -------------------------------------------------
+
+    def set_callback(
+        self,
+        url: str | None,
+        *,
+        secret: str | Secret | None = None,
+        allow_remote: bool = False,
+        **options: Any,
+    ) -> CallbackPusher | None:
+        """POST status changes and inbound messages to ``url`` from now on (None stops pushing).
+
+        ``secret`` signs each request with ``sha1``; a URL whose host is not this machine needs
+        ``allow_remote=True``; ``options`` go to :class:`~smsc_soap.emulator.CallbackPusher`
+        (``max_attempts``, ``backoff``, ``max_backoff``, ``timeout``, ``poll_interval``).
+        """
+        from ._push import CallbackPusher
+
+        pusher = (
+            None
+            if url is None
+            else CallbackPusher(
+                self.emulator, url, secret=secret, allow_remote=allow_remote, **options
+            )
+        )
+        if self._pusher is not None:
+            self._pusher.stop()
+        self._pusher = pusher
+        if pusher is not None and self.running:
+            pusher.start()
+        return pusher
+
+    @property
+    def pusher(self) -> CallbackPusher | None:
+        """The callback pusher, when a callback URL is set."""
+        return self._pusher
+
+    @property
+    def callbacks(self) -> list[CallbackAttempt]:
+        """Every POST of a pushed callback so far (with retries), oldest first."""
+        return [] if self._pusher is None else list(self._pusher.attempts)
+
+    def receive(self, phone: str, mes: str, to: str = "") -> dict[str, str]:
+        """Push an inbound message from ``phone`` to the account's number ``to``; return its fields."""
+        if self._pusher is None:
+            raise RuntimeError(
+                "receive() needs a callback URL: pass callback_url= or set_callback()"
+            )
+        return self._pusher.receive(phone, mes, to)
+
+    def wait_callbacks(self, timeout: float = 5.0) -> bool:
+        """Wait until every status change so far has been pushed (or given up); False on timeout."""
+        return True if self._pusher is None else self._pusher.wait_idle(timeout)
 
     def __repr__(self) -> str:
         where = self.url if self.running else "stopped"
