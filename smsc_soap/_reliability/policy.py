@@ -5,7 +5,7 @@ the current time (from whatever clock it uses) and gets back a :class:`Decision`
 fail over to the next endpoint, or give up). The sync client sleeps with ``time.sleep``; an async one
 can ``await asyncio.sleep`` on the same decisions.
 
-The rules (see the reliability notes, section 5.2):
+The rules:
 
 * reads (cost, status, balance) are idempotent: they are retried on connection failures, timeouts,
   HTTP 5xx/429 and SOAP Server faults, with jittered exponential backoff, honouring Retry-After up to
