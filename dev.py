@@ -2,7 +2,7 @@
 """Project commands that need nothing but Python 3.11.
 
     python3 dev.py demo      set up .venv and run the demo against the built-in emulator
-    python3 dev.py test      set up .venv (and redis-server), then ruff, mypy --strict and the whole test suite
+    python3 dev.py test      set up .venv (and redis-server, php-soap), then ruff, mypy --strict and the whole test suite
     python3 dev.py bench     set up .venv and run the benchmarks
     python3 dev.py lint      ruff and mypy only
 
@@ -69,27 +69,44 @@ def other_python_venv(base_python: str) -> Path:
     return ensure_venv(ROOT / f".venv-{version}", base_python)
 
 
-def ensure_redis() -> None:
-    """Make ``redis-server`` available for the shared-limits tests (a real server, never mocked).
+def _php_has_soap() -> bool:
+    php = shutil.which("php")
+    if php is None:
+        return False
+    modules = subprocess.run([php, "-m"], capture_output=True, text=True, check=False).stdout
+    return "soap" in modules.lower().split()
 
-    On a fresh machine it comes from the Debian package when we are root and apt-get exists. Locally
-    without it those tests are skipped; under CI=true they fail instead, so CI never skips them.
+
+#: Real peers some tests need (never mocked): what tells they are there, and the Debian packages.
+SYSTEM_TOOLS = {
+    "redis-server (shared-limits tests)": (lambda: bool(shutil.which("redis-server")), ["redis-server"]),
+    "php with SoapServer/SoapClient (interop tests)": (_php_has_soap, ["php-cli", "php-soap"]),
+}
+
+
+def ensure_system_tools() -> None:
+    """Make redis-server and PHP's SOAP extension available for the tests that talk to them.
+
+    On a fresh machine they come from Debian's packages when we are root and apt-get exists. Locally
+    without them those tests are skipped; under CI=true they fail instead, so CI never skips them.
     """
-    if shutil.which("redis-server"):
+    missing = {name: packages for name, (present, packages) in SYSTEM_TOOLS.items() if not present()}
+    if not missing:
         return
     can_install = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
     if can_install:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        packages = [package for names in missing.values() for package in names]
         for args in (
             ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "-qq", "redis-server"],
+            ["apt-get", "install", "-y", "-qq", *packages],
         ):
             print("+", " ".join(args), flush=True)
-            subprocess.run(args, cwd=ROOT, check=True, env=env)
-        if shutil.which("redis-server"):
-            return
+            subprocess.run(args, cwd=ROOT, check=False, env=env)
     where = "CI" if os.environ.get("CI") == "true" else "this machine"
-    print(f"note: no redis-server on {where}; the shared-limits tests need one", flush=True)
+    for name, (present, _) in SYSTEM_TOOLS.items():
+        if not present():
+            print(f"note: no {name} on {where}; the tests that need it will say so", flush=True)
 
 
 def lint() -> None:
@@ -123,7 +140,7 @@ def main(argv: list[str]) -> int:
             lint()
         elif command == "test":
             lint()
-            ensure_redis()
+            ensure_system_tools()
             run(str(PY), "-m", "pytest", *rest)
         elif command == "bench":
             run(str(PY), "benchmarks/run.py", *rest)
