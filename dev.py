@@ -79,7 +79,10 @@ def _php_has_soap() -> bool:
 
 #: Real peers some tests need (never mocked): what tells they are there, and the Debian packages.
 SYSTEM_TOOLS = {
-    "redis-server (shared-limits tests)": (lambda: bool(shutil.which("redis-server")), ["redis-server"]),
+    "redis-server (shared-limits tests)": (
+        lambda: bool(shutil.which("redis-server")),
+        ["redis-server"],
+    ),
     "php with SoapServer/SoapClient (interop tests)": (_php_has_soap, ["php-cli", "php-soap"]),
 }
 
@@ -90,7 +93,9 @@ def ensure_system_tools() -> None:
     On a fresh machine they come from Debian's packages when we are root and apt-get exists. Locally
     without them those tests are skipped; under CI=true they fail instead, so CI never skips them.
     """
-    missing = {name: packages for name, (present, packages) in SYSTEM_TOOLS.items() if not present()}
+    missing = {
+        name: packages for name, (present, packages) in SYSTEM_TOOLS.items() if not present()
+    }
     if not missing:
         return
     can_install = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
