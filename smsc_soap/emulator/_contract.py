@@ -21,7 +21,7 @@ from lxml import etree
 
 from .._soap.wsdl import wsdl_text
 
-__all__ = ["Contract", "served_wsdl"]
+__all__ = ["STATUS_FIELDS", "Contract", "served_wsdl"]
 
 _XS = "http://www.w3.org/2001/XMLSchema"
 
@@ -35,7 +35,7 @@ _REQUEST_CHILDREN: dict[str, tuple[str, ...]] = {
     "status2": ("login", "psw", "phone", "id", "all", "query"),
     "balance": ("login", "psw"),
 }
-_STATUS_FIELDS = (
+STATUS_FIELDS = (
     "status",
     "last_date",
     "last_timestamp",
@@ -51,7 +51,7 @@ _STATUS_FIELDS = (
     "operator",
     "region",
 )
-_DOCUMENTED_STATUS_FIELDS = (*_STATUS_FIELDS[:12], "sms_cnt", *_STATUS_FIELDS[12:])
+_DOCUMENTED_STATUS_FIELDS = (*STATUS_FIELDS[:12], "sms_cnt", *STATUS_FIELDS[12:])
 _ERROR_FIELDS = ("phone", "status")
 _DOCUMENTED_ERROR_FIELDS = ("phone", "status", "mcc", "mnc", "cost", "error")
 
@@ -71,7 +71,7 @@ class Contract:
     @property
     def status_fields(self) -> tuple[str, ...]:
         """The fields of a status reply, in the WSDL's order."""
-        return _DOCUMENTED_STATUS_FIELDS if self.documented_fields else _STATUS_FIELDS
+        return _DOCUMENTED_STATUS_FIELDS if self.documented_fields else STATUS_FIELDS
 
     @property
     def error_fields(self) -> tuple[str, ...]:

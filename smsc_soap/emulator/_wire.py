@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from ._contract import Contract, served_wsdl
+from ._contract import STATUS_FIELDS, Contract, served_wsdl
 from ._errors import RequestError
 from ._faults import ConnectionDropped, FaultPlan, Faults
 from ._model import Emulator, Reply
@@ -48,22 +48,6 @@ MAX_BODY = 4 * 1024 * 1024
 #: In a bounded request log, SOAP bodies are kept up to this many bytes.
 MAX_LOGGED_SOAP = 64 * 1024
 
-_STATUS_FIELDS = (
-    "status",
-    "last_date",
-    "last_timestamp",
-    "err",
-    "error",
-    "send_date",
-    "send_timestamp",
-    "phone",
-    "cost",
-    "sender_id",
-    "status_name",
-    "message",
-    "operator",
-    "region",
-)
 _SEND_FIELDS = ("id", "balance", "cost", "cnt", "error")
 _COST_FIELDS = ("cost", "cnt", "error")
 
@@ -82,8 +66,8 @@ _OPERATIONS = {
     "send2": _Operation("send_sms2", "Send2Response", "sendresult", _SEND_FIELDS),
     "cost": _Operation("get_sms_cost", "CostResponse", "costresult", _COST_FIELDS),
     "cost2": _Operation("get_sms_cost2", "Cost2Response", "costresult", _COST_FIELDS),
-    "status": _Operation("get_status", "StatusResponse", "statusresult", _STATUS_FIELDS),
-    "status2": _Operation("get_status2", "Status2Response", "statusresult", _STATUS_FIELDS),
+    "status": _Operation("get_status", "StatusResponse", "statusresult", STATUS_FIELDS),
+    "status2": _Operation("get_status2", "Status2Response", "statusresult", STATUS_FIELDS),
     "balance": _Operation("get_balance", "BalanceResponse", "balanceresult", ("balance", "error")),
 }
 
@@ -154,7 +138,7 @@ def render_reply(
         f"<SOAP-ENV:Body><ns1:{operation.response}><{operation.result}>",
     ]
     fields = reply.fields
-    names = contract.status_fields if operation.fields is _STATUS_FIELDS else operation.fields
+    names = contract.status_fields if operation.fields is STATUS_FIELDS else operation.fields
     for name in names:
         value = fields.get(name)
         if value is not None:
