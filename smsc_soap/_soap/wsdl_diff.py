@@ -242,8 +242,34 @@ def _sequence(owner: Any, tns: str) -> tuple[Child, ...]:
     return tuple(children)
 
 
+_BindingOp = tuple[str | None, str | None, str | None, str | None]
+_NO_BINDING: _BindingOp = (None, None, None, None)
+
+
 def parse_contract(source: str | bytes) -> Contract:
-    """Parse a WSDL 1.1 document into a :class:`Contract` (DTDs refused, entities and network off)."""
+    """Parse a WSDL 1.1 document into a :class:`Contract` (DTDs refused, entities and network off).
+
+    One reader per WSDL section: ``types`` (elements, complex types, schema imports), ``message``,
+    ``binding``, ``portType`` (the operations, joined with their messages and binding) and ``service``.
+    """
+    root = _definitions(source)
+    tns = root.get("targetNamespace") or ""
+    contract = Contract(namespace=tns)
+    imports = [
+        wsdl_import.get("location") or wsdl_import.get("namespace") or "?"
+        for wsdl_import in root.iterfind(f"{{{WSDL_NS}}}import")
+    ]
+    imports.extend(_read_types(root, tns, contract))
+    contract.imports = tuple(imports)
+    messages = _read_messages(root, tns)
+    binding_ops = _read_bindings(root, contract)
+    _read_port_type(root, tns, messages, binding_ops, contract)
+    _read_service(root, contract)
+    return contract
+
+
+def _definitions(source: str | bytes) -> Any:
+    """The checked ``<definitions>`` root element of a WSDL document."""
     data = source.encode("utf-8") if isinstance(source, str) else source
     try:
         root = etree.fromstring(data, _parser())
@@ -253,11 +279,12 @@ def parse_contract(source: str | bytes) -> Contract:
         raise WsdlParseError("the WSDL has a DOCTYPE; DTDs are refused")
     if root.tag != f"{{{WSDL_NS}}}definitions":
         raise WsdlParseError("the document is not a WSDL 1.1 <definitions> element")
-    tns = root.get("targetNamespace") or ""
-    contract = Contract(namespace=tns)
+    return root
+
+
+def _read_types(root: Any, tns: str, contract: Contract) -> list[str]:
+    """Read ``types``: elements and complex types into ``contract``; return the schema imports."""
     imports: list[str] = []
-    for wsdl_import in root.iterfind(f"{{{WSDL_NS}}}import"):
-        imports.append(wsdl_import.get("location") or wsdl_import.get("namespace") or "?")
     for schema in root.iterfind(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema"):
         if schema.get("targetNamespace", tns) == tns:
             contract.element_form = schema.get("elementFormDefault", "unqualified")
@@ -265,19 +292,26 @@ def parse_contract(source: str | bytes) -> Contract:
             if item.get("schemaLocation"):
                 imports.append(item.get("schemaLocation") or "?")
         for item in schema:
-            if not isinstance(item.tag, str):
-                continue
-            local = etree.QName(item).localname
-            name = item.get("name") or ""
-            if local == "element":
-                inner = item.find(f"{{{XSD_NS}}}complexType")
-                if item.get("type"):
-                    contract.elements[name] = _qname(item.get("type"), item, tns)
-                else:
-                    contract.elements[name] = _sequence(inner, tns) if inner is not None else ()
-            elif local == "complexType":
-                contract.types[name] = _sequence(item, tns)
-    contract.imports = tuple(imports)
+            if isinstance(item.tag, str):
+                _read_schema_item(item, tns, contract)
+    return imports
+
+
+def _read_schema_item(item: Any, tns: str, contract: Contract) -> None:
+    local = etree.QName(item).localname
+    name = item.get("name") or ""
+    if local == "element":
+        inner = item.find(f"{{{XSD_NS}}}complexType")
+        if item.get("type"):
+            contract.elements[name] = _qname(item.get("type"), item, tns)
+        else:
+            contract.elements[name] = _sequence(inner, tns) if inner is not None else ()
+    elif local == "complexType":
+        contract.types[name] = _sequence(item, tns)
+
+
+def _read_messages(root: Any, tns: str) -> dict[str, tuple[str | None, str | None]]:
+    """Read the ``message`` sections: name -> (part name, part element or type)."""
     messages: dict[str, tuple[str | None, str | None]] = {}
     for message in root.iterfind(f"{{{WSDL_NS}}}message"):
         part = message.find(f"{{{WSDL_NS}}}part")
@@ -286,10 +320,18 @@ def parse_contract(source: str | bytes) -> Contract:
             continue
         reference = part.get("element") or part.get("type")
         messages[message.get("name") or ""] = (part.get("name"), _qname(reference, part, tns))
-    bindings: dict[str, dict[str, tuple[str | None, str | None, str | None, str | None]]] = {}
+    return messages
+
+
+def _read_bindings(root: Any, contract: Contract) -> dict[str, _BindingOp]:
+    """Read the ``binding`` sections (SOAP 1.1 and 1.2): operation -> (action, style, use in/out).
+
+    Sets the contract's SOAP versions and binding style; the first binding naming an operation wins.
+    """
+    bindings: dict[str, dict[str, _BindingOp]] = {}
     versions: list[str] = []
     for binding in root.iterfind(f"{{{WSDL_NS}}}binding"):
-        ops: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
+        ops: dict[str, _BindingOp] = {}
         for soap_ns, version in ((SOAP11_NS, "1.1"), (SOAP12_NS, "1.2")):
             soap_binding = binding.find(f"{{{soap_ns}}}binding")
             if soap_binding is None:
@@ -298,63 +340,70 @@ def parse_contract(source: str | bytes) -> Contract:
             if contract.binding_style is None:
                 contract.binding_style = soap_binding.get("style", "document")
             for op in binding.iterfind(f"{{{WSDL_NS}}}operation"):
-                soap_op = op.find(f"{{{soap_ns}}}operation")
-                body_in = op.find(f"{{{WSDL_NS}}}input/{{{soap_ns}}}body")
-                body_out = op.find(f"{{{WSDL_NS}}}output/{{{soap_ns}}}body")
-                ops.setdefault(
-                    op.get("name") or "",
-                    (
-                        soap_op.get("soapAction") if soap_op is not None else None,
-                        (soap_op.get("style") if soap_op is not None else None)
-                        or soap_binding.get("style", "document"),
-                        body_in.get("use") if body_in is not None else None,
-                        body_out.get("use") if body_out is not None else None,
-                    ),
-                )
+                ops.setdefault(op.get("name") or "", _binding_op(op, soap_ns, soap_binding))
         bindings[binding.get("name") or ""] = ops
     contract.soap_versions = tuple(sorted(set(versions)))
-    for port_type in root.iterfind(f"{{{WSDL_NS}}}portType"):
-        binding_ops: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
-        for ops in bindings.values():
-            for key, value in ops.items():
-                binding_ops.setdefault(key, value)
-        for op in port_type.iterfind(f"{{{WSDL_NS}}}operation"):
-            name = op.get("name") or ""
-            io: list[tuple[str | None, str | None]] = []
-            for direction in ("input", "output"):
-                node = op.find(f"{{{WSDL_NS}}}{direction}")
-                message_ref = node.get("message") if node is not None else None
-                message_name = (message_ref or "").rpartition(":")[2]
-                io.append(messages.get(message_name, (None, None)))
-            action, style, use_in, use_out = binding_ops.get(name, (None, None, None, None))
-            if action is not None and tns and action == tns:
-                action = "tns:"  # SOAPAction equal to the namespace, whatever it is
-            contract.operations.append(
-                Operation(
-                    name,
-                    io[0][1],
-                    io[1][1],
-                    io[0][0],
-                    io[1][0],
-                    action,
-                    style,
-                    use_in,
-                    use_out,
-                )
-            )
-        break  # one portType (the WSDL has exactly one)
+    operations: dict[str, _BindingOp] = {}
+    for ops in bindings.values():
+        for key, value in ops.items():
+            operations.setdefault(key, value)
+    return operations
+
+
+def _binding_op(op: Any, soap_ns: str, soap_binding: Any) -> _BindingOp:
+    soap_op = op.find(f"{{{soap_ns}}}operation")
+    body_in = op.find(f"{{{WSDL_NS}}}input/{{{soap_ns}}}body")
+    body_out = op.find(f"{{{WSDL_NS}}}output/{{{soap_ns}}}body")
+    return (
+        soap_op.get("soapAction") if soap_op is not None else None,
+        (soap_op.get("style") if soap_op is not None else None)
+        or soap_binding.get("style", "document"),
+        body_in.get("use") if body_in is not None else None,
+        body_out.get("use") if body_out is not None else None,
+    )
+
+
+def _read_port_type(
+    root: Any,
+    tns: str,
+    messages: dict[str, tuple[str | None, str | None]],
+    binding_ops: dict[str, _BindingOp],
+    contract: Contract,
+) -> None:
+    """Read the (one) ``portType``: each operation with its messages' parts and its binding."""
+    port_type = root.find(f"{{{WSDL_NS}}}portType")
+    if port_type is None:
+        return
+    for op in port_type.iterfind(f"{{{WSDL_NS}}}operation"):
+        name = op.get("name") or ""
+        io: list[tuple[str | None, str | None]] = []
+        for direction in ("input", "output"):
+            node = op.find(f"{{{WSDL_NS}}}{direction}")
+            message_ref = node.get("message") if node is not None else None
+            io.append(messages.get((message_ref or "").rpartition(":")[2], (None, None)))
+        action, style, use_in, use_out = binding_ops.get(name, _NO_BINDING)
+        if action is not None and tns and action == tns:
+            action = "tns:"  # SOAPAction equal to the namespace, whatever it is
+        contract.operations.append(
+            Operation(name, io[0][1], io[1][1], io[0][0], io[1][0], action, style, use_in, use_out)
+        )
+
+
+def _read_service(root: Any, contract: Contract) -> None:
+    """Read the ``service``: its name, its first port and that port's SOAP address."""
     service = root.find(f"{{{WSDL_NS}}}service")
-    if service is not None:
-        contract.service = service.get("name")
-        port = service.find(f"{{{WSDL_NS}}}port")
-        if port is not None:
-            contract.port = port.get("name")
-            address = port.find(f"{{{SOAP11_NS}}}address")
-            if address is None:
-                address = port.find(f"{{{SOAP12_NS}}}address")
-            if address is not None:
-                contract.address = address.get("location")
-    return contract
+    if service is None:
+        return
+    contract.service = service.get("name")
+    port = service.find(f"{{{WSDL_NS}}}port")
+    if port is None:
+        return
+    contract.port = port.get("name")
+    address = port.find(f"{{{SOAP11_NS}}}address")
+    if address is None:
+        address = port.find(f"{{{SOAP12_NS}}}address")
+    if address is not None:
+        contract.address = address.get("location")
 
 
 # ------------------------------------------------------------------------------------ comparing
