@@ -1,7 +1,8 @@
 """Bulk sending from asyncio: :func:`send_bulk_async`, the event-loop driver of :mod:`smsc_soap._bulk.session`.
 
-Batching, the journal, the delivery decisions (send, reconcile by status, resend) and the summary are
-those of the thread driver (``_bulk._Session``); only the way requests are performed differs: one task
+Batching (``batcher``), the journal and counters (``ledger``), the delivery plan (``plan``: send, reconcile
+by status, resend, split a batch refused with error 6) and the summary are those of the thread driver;
+only the way the plan's steps are performed differs: one task
 per batch, at most ``concurrency`` at a time (a semaphore), on an :class:`AsyncSoapSmsc`. The journal is
 written by one dedicated thread, in order: each commit waits for ``fsync`` (synchronous=FULL), about a
 millisecond on a disk, which inline would stall every reply behind it (measured: 10,000 messages at
@@ -25,24 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._exceptions import SmscError
-from .session import (
-    _SEND,
-    _STATUS,
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_BATCH_CHARS,
-    BulkInterrupted,
-    BulkProgress,
-    BulkSummary,
-    Item,
-    Plan,
-    Step,
-    _Batch,
-    _open_session,
-    _Outcome,
-    _Session,
-    _summary,
-)
+from .batcher import DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_MAX_BATCH_CHARS, Item
+from .ledger import BulkProgress, BulkSummary
+from .plan import Batch, Outcome, Plan, Send, Sleep, Status, Step, send_args
+from .session import BulkInterrupted, Session, _open_session, _summary
 
 if TYPE_CHECKING:
     from .._client.async_client import AsyncSoapSmsc
@@ -59,7 +46,7 @@ class _AsyncRunner:
     with the GIL released, so the loop keeps serving replies meanwhile.
     """
 
-    def __init__(self, client: AsyncSoapSmsc, session: _Session) -> None:
+    def __init__(self, client: AsyncSoapSmsc, session: Session) -> None:
         self.client = client
         self.session = session
         self.slots = asyncio.Semaphore(session.concurrency)
@@ -71,17 +58,19 @@ class _AsyncRunner:
         """Run one journal call on the journal thread; it completes even if this task is cancelled."""
         return await asyncio.get_running_loop().run_in_executor(self.writer, call, *args)
 
-    async def _perform(self, batch: _Batch, step: Step) -> object:
-        if step == _SEND:
-            return await self.client.send_sms2("", "", **self.session.send_args(batch))
-        if step == _STATUS:
+    async def _perform(self, step: Step) -> object:
+        if isinstance(step, Send):
+            return await self.client.send_sms2("", "", **send_args(step.batch))
+        if isinstance(step, Status):
+            batch = step.batch
             assert batch.check_phone is not None
             return await self.client.get_status(batch.message_id, batch.check_phone)
-        assert isinstance(step, float | int)
-        await asyncio.sleep(step)
-        return None
+        if isinstance(step, Sleep):
+            await asyncio.sleep(step.seconds)
+            return None
+        return await self._journal(self.session.perform_journal, step)
 
-    async def _deliver(self, batch: _Batch) -> _Outcome:
+    async def _deliver(self, batch: Batch) -> Outcome:
         """Run the batch's plan, awaiting each step; SmscErrors go back into the plan."""
         plan: Plan = self.session.plan(batch)
         value: object = None
@@ -91,21 +80,22 @@ class _AsyncRunner:
                 try:
                     step = plan.send(value) if error is None else plan.throw(error)
                 except StopIteration as done:
-                    outcome: _Outcome = done.value
+                    outcome: Outcome = done.value
                     return outcome
                 value = error = None
                 try:
-                    value = await self._perform(batch, step)
+                    value = await self._perform(step)
                 except SmscError as exc:
                     error = exc
         finally:
             plan.close()
 
-    async def _batch_task(self, batch: _Batch) -> None:
+    async def _batch_task(self, batch: Batch) -> None:
+        ledger = self.session.ledger
         try:
             outcome = await self._deliver(batch)
-            failed_items = await self._journal(self.session.write, batch, outcome)
-            self.session.count(batch, outcome, failed_items)
+            failed_items = await self._journal(ledger.write, batch, outcome)
+            ledger.count(batch, outcome, failed_items)
         except asyncio.CancelledError:
             raise  # unless its outcome was already written, the batch stays 'sending': resume reconciles
         except BaseException as exc:  # a journal failure, a bug: stop the run and report it
@@ -115,15 +105,15 @@ class _AsyncRunner:
         finally:
             self.slots.release()
 
-    def _start(self, batch: _Batch) -> None:
+    def _start(self, batch: Batch) -> None:
         task = asyncio.create_task(self._batch_task(batch), name=f"smsc-bulk-{batch.seq}")
         self.tasks.add(task)
         task.add_done_callback(self._done)
-        self.session.in_flight = len(self.tasks)
+        self.session.ledger.counters.in_flight = len(self.tasks)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
-        self.session.in_flight = len(self.tasks)
+        self.session.ledger.counters.in_flight = len(self.tasks)
 
     async def _room(self) -> bool:
         """Wait for a free slot; False (and no slot taken) when the run has been told to stop."""
@@ -139,18 +129,19 @@ class _AsyncRunner:
 
     async def _produce(self, items: Iterable[Item], start: int) -> None:
         session = self.session
-        for record in await self._journal(session.unfinished):
+        ledger = session.ledger
+        for record in await self._journal(ledger.unfinished):
             if not await self._room():
                 return
-            self._start(await self._journal(session.reopen, record))
+            self._start(await self._journal(ledger.reopen, record))
         for lines, invalid in session.chunks(items, start):
             if not lines:
-                await self._journal(session.add_invalid, invalid)
+                await self._journal(ledger.add_invalid, invalid)
                 return
             if not await self._room():
                 return
             # Committed as 'sending' before its request can leave.
-            self._start(await self._journal(session.open_batch, lines, invalid))
+            self._start(await self._journal(ledger.open_batch, lines, invalid))
 
     async def run(self, items: Iterable[Item], start: int) -> None:
         """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time."""
@@ -221,7 +212,7 @@ async def send_bulk_async(
             await _AsyncRunner(client, session).run(messages, start)
         except KeyboardInterrupt:
             interrupted = True
-        summary = _summary(session, interrupted)
+        result = _summary(session, interrupted)
     if interrupted:
-        raise BulkInterrupted(summary)
-    return summary
+        raise BulkInterrupted(result)
+    return result

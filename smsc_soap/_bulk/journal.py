@@ -8,6 +8,7 @@ after the last batch's ``end_item`` was never sent. Batch states:
 ``sent``     the service accepted it (or ``get_status`` found it: ``reconciled``)
 ``failed``   the service refused this batch's content (bad numbers, forbidden text); final
 ``held``     not sent because the run stopped (auth, funds, block, no connection); sent again on resume
+``split``    refused whole with error 6; its lines went on in new batches (its parts), each with a new id
 
 The request of a batch (list text, query, sender, time, message id) is stored, so a resend is identical,
 byte for byte, and the service's 60-second duplicate check can recognise it. The journal holds no
@@ -28,7 +29,7 @@ from typing import Any, BinaryIO, Literal
 
 __all__ = ["BatchRecord", "Journal", "JournalError"]
 
-BatchState = Literal["sending", "sent", "failed", "held"]
+BatchState = Literal["sending", "sent", "failed", "held", "split"]
 
 _SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -203,6 +204,47 @@ class Journal:
             " VALUES (?, '', NULL, ?, ?)",
             invalid,
         )
+
+    def split_batch(
+        self,
+        seq: int,
+        parts: Sequence[Mapping[str, Any]],
+        *,
+        error_class: str | None = None,
+        error_code: int | None = None,
+        error: str | None = None,
+    ) -> list[int]:
+        """Mark batch ``seq`` as ``split`` (refused with ``error``) and record its parts as new ``sending``
+        batches, in one commit.
+
+        Each part maps ``message_id``, ``first_item``, ``end_item``, ``messages``, ``check_phone`` and
+        ``request`` as :meth:`add_batch` takes them; returns the parts' sequence numbers, in order.
+        """
+        seqs: list[int] = []
+        with self._transaction():
+            now = time.time()
+            self._db.execute(
+                "UPDATE batch SET state = 'split', error_class = ?, error_code = ?, error = ?,"
+                " updated = ? WHERE seq = ?",
+                (error_class, error_code, error, now, seq),
+            )
+            for part in parts:
+                cursor = self._db.execute(
+                    "INSERT INTO batch (message_id, first_item, end_item, messages, check_phone,"
+                    " request, state, updated) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)",
+                    (
+                        part["message_id"],
+                        part["first_item"],
+                        part["end_item"],
+                        part["messages"],
+                        part["check_phone"],
+                        json.dumps(part["request"], ensure_ascii=False, separators=(",", ":")),
+                        now,
+                    ),
+                )
+                assert cursor.lastrowid is not None
+                seqs.append(cursor.lastrowid)
+        return seqs
 
     def mark_attempt(self, seq: int, state: BatchState = "sending") -> None:
         """Count an attempt and put the batch (back) in ``state`` before its request goes out."""

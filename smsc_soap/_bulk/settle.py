@@ -116,7 +116,7 @@ def _open_journal(path: str | Path) -> sqlite3.Connection:
 def journal_rows(path: str | Path) -> list[SettledRow]:
     """Return one row per input item and number, as the journal left them (no status asked yet)."""
     from .journal import BatchRecord
-    from .session import _batch_from_record
+    from .ledger import batch_from_record
 
     rows: list[SettledRow] = []
     db = _open_journal(path)
@@ -145,12 +145,12 @@ def journal_rows(path: str | Path) -> list[SettledRow]:
             error,
         ) in db.execute(
             "SELECT seq, message_id, first_item, end_item, messages, check_phone, request,"
-            " state, attempts, error FROM batch ORDER BY seq"
+            " state, attempts, error FROM batch WHERE state != 'split' ORDER BY seq"
         ):
             record = BatchRecord(
                 seq, message_id, first, end, messages, check, json.loads(request), state, attempts
             )
-            for item, phones in _batch_from_record(record).lines:
+            for item, phones in batch_from_record(record).lines:
                 for phone in phones:
                     row = SettledRow(item, phone, message_id)
                     if state == "failed":

@@ -22,7 +22,7 @@ from .text import check_text
 from .timefmt import format_tz
 from .validation import MAX_MES, check_sender
 
-__all__ = ["ListMessage", "encode_list"]
+__all__ = ["ListMessage", "encode_line", "encode_list"]
 
 _SENDER_FORBIDDEN = frozenset(",|:;")
 
@@ -76,6 +76,10 @@ def _line(index: int, item: object, kind: str | None) -> str:
             f"{field}.tz needs a sender: the line form is 'sender,tz|phones:mes'", field="list"
         )
     return f"{prefix}{phones}:{mes}"
+
+
+#: Check one item of a list and return its line (``index`` names it in errors); bulk batching uses it.
+encode_line = _line
 
 
 def encode_list(
