@@ -64,7 +64,7 @@ __all__ = [
 FORBIDDEN = 6
 
 #: Extra requests one batch may use to isolate the rows behind an error-6 refusal. Isolating one bad row
-#: of 100 takes 14 (two per halving), two bad rows of 100 at most 28; about half of them are refused, far
+#: of 100 takes 14 (two per halving), two bad rows of 100 at most 26; about half of them are refused, far
 #: from the 100 erroneous requests in a row after which the service blocks the IP (R5).
 MAX_SPLIT_REQUESTS = 32
 
