@@ -41,6 +41,7 @@ from .._exceptions import (
     SmscError,
     SmscValidationError,
 )
+from .._params.query import PreparedQuery, prepare_query
 
 __all__ = [
     "FORBIDDEN",
@@ -88,7 +89,7 @@ class Batch:
     lines: list[tuple[int, tuple[str, ...]]]  # item index, phones
     reconcile_first: bool = False
     attempts: int = 0
-    query: dict[str, Any] | None = None  # the send's query, built once (see send_args)
+    query: PreparedQuery | None = None  # the send's query, encoded once (see send_args)
 
 
 @dataclass(slots=True)
@@ -164,10 +165,11 @@ def send_args(batch: Batch) -> dict[str, Any]:
     """The keyword arguments of ``send_sms2("", "", **args)`` that send ``batch`` (always the same)."""
     request = batch.request
     query = batch.query
-    if query is None:
-        query = dict(request["query"])
-        query["list"] = request["list"]
-        batch.query = query
+    if query is None:  # encoded once per batch, whatever the attempts
+        values = dict(request["query"])
+        values["list"] = request["list"]
+        numbers = ",".join([phone for _, phones in batch.lines for phone in phones])
+        query = batch.query = prepare_query(values, "send_sms2", recipients=numbers)
     return {
         "id": batch.message_id,
         "sender": request.get("sender"),

@@ -20,7 +20,7 @@ from typing import Any
 from .._exceptions import SmscValidationError
 from .listmsg import ListMessage
 from .options import SendOptions, query_kind
-from .query import encode_query, php_parse_str
+from .query import PreparedQuery, encode_query, php_parse_str
 from .timefmt import is_absolute_time
 from .validation import (
     check_all,
@@ -52,7 +52,7 @@ class _Merged:
         own = options.to_query(operation) if options is not None else {}
         own.update(extra)
         raw = encode_query(query, operation)
-        raw_values = php_parse_str(raw)
+        raw_values = raw.values if isinstance(raw, PreparedQuery) else php_parse_str(raw)
         clash = sorted({k.lower() for k in own} & {k.lower() for k in raw_values})
         if clash:
             raise SmscValidationError(
@@ -60,7 +60,7 @@ class _Merged:
                 field="query",
             )
         parts = [p for p in (encode_query(own, operation), raw) if p]
-        self.text = "&".join(parts)
+        self.text = parts[0] if len(parts) == 1 else "&".join(parts)  # a PreparedQuery stays one
         self.values = {**own, **raw_values}
         kinds = query_kind(self.values)
         if len(kinds) > 1:
@@ -255,7 +255,13 @@ def recipients_of(fields: Mapping[str, str]) -> str:
     """
     if fields.get("phones"):
         return fields["phones"]
-    text = php_parse_str(fields.get("query", "")).get("list", "")
+    query = fields.get("query", "")
+    if isinstance(query, PreparedQuery):
+        if query.recipients is not None:
+            return query.recipients
+        text = query.values.get("list", "")
+    else:
+        text = php_parse_str(query).get("list", "")
     numbers: list[str] = []
     for line in text.split("\n"):
         head = _LIST_SEPARATOR.split(line, maxsplit=1)[0]

@@ -16,7 +16,14 @@ from urllib.parse import quote_plus, unquote_plus
 from .._exceptions import SmscValidationError
 from .text import check_text
 
-__all__ = ["QueryValue", "encode_query", "php_parse_str", "reserved_keys"]
+__all__ = [
+    "PreparedQuery",
+    "QueryValue",
+    "encode_query",
+    "php_parse_str",
+    "prepare_query",
+    "reserved_keys",
+]
 
 QueryValue = str | int | bool | Decimal
 
@@ -30,6 +37,39 @@ _RESERVED_BY_OPERATION = {
     "get_sms_cost2": frozenset({"phones", "mes"}),
     "get_status2": frozenset({"phone", "id", "all"}),
 }
+
+
+class PreparedQuery(str):
+    """An encoded ``query`` text that carries its values too, so that nothing decodes it again.
+
+    Made by :func:`prepare_query` only; ``send_sms2(..., query=prepared)`` sends the text as it is (it
+    was checked for ``operation`` when it was made). Bulk sending encodes each batch's query once.
+    """
+
+    __slots__ = ("operation", "recipients", "values")
+    operation: str
+    values: dict[str, str]
+    recipients: str | None
+
+
+def prepare_query(
+    query: Mapping[str, object], operation: str, *, recipients: str | None = None
+) -> PreparedQuery:
+    """Check and encode ``query`` once for ``operation``; the result can be sent any number of times.
+
+    ``recipients`` names the numbers a ``list`` in it addresses (comma-separated), when the caller
+    already knows them; otherwise they are read from the list when needed.
+    """
+    reserved = reserved_keys(operation)
+    values: dict[str, str] = {}
+    for key, value in query.items():
+        _check_key(key, reserved)
+        values[key] = encode_value(key, value)
+    prepared = PreparedQuery("&".join(f"{k}={quote_plus(v, safe='')}" for k, v in values.items()))
+    prepared.operation = operation
+    prepared.values = values
+    prepared.recipients = recipients
+    return prepared
 
 
 def reserved_keys(operation: str) -> frozenset[str]:
@@ -59,6 +99,8 @@ def encode_query(query: Mapping[str, object] | str | None, operation: str) -> st
     """Encode a mapping (or check a ready ``k=v&k=v`` string) into the ``query`` text to send."""
     if query is None:
         return ""
+    if isinstance(query, PreparedQuery) and query.operation == operation:
+        return query
     reserved = reserved_keys(operation)
     if isinstance(query, str):
         return _check_query_string(query, reserved)

@@ -1,0 +1,92 @@
+"""Bulk CPU: each line is checked once, each batch's query is encoded once and never decoded again."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from smsc_soap import SoapSmsc
+from smsc_soap._bulk.session import send_bulk
+from smsc_soap._params import arguments, listmsg, query
+from smsc_soap._params.arguments import recipients_of, send_fields
+from smsc_soap._params.query import PreparedQuery, prepare_query
+from smsc_soap.emulator import EmulatorServer, FaultPlan
+from tests.cli.helpers import BULK_LOGIN, BULK_PSW
+
+
+def _items(count: int) -> list[tuple[str, str]]:
+    return [(f"7912{i:07d}", f"Здравствуйте, Имя{i}! A&B=100%") for i in range(count)]
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: Counter[str]) -> None:
+    original = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        if name == "encode_value" and args[0] == "list":
+            calls["list encoded"] += 1
+        if name == "php_parse_str" and "list=" in args[0]:
+            calls["list decoded"] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+
+
+def test_each_line_checked_once_and_each_query_encoded_once(
+    bulk_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """250 items in 5 batches, one batch retried: 250 line checks, 5 list encodings, no decoding."""
+    calls: Counter[str] = Counter()
+    _counting(monkeypatch, listmsg, "normalise_recipients", calls)
+    _counting(monkeypatch, query, "encode_value", calls)
+    _counting(monkeypatch, arguments, "php_parse_str", calls)
+    # The first send is lost before the service sees it: reconciled by status, then sent again.
+    bulk_server.inject(FaultPlan("drop_connection", operations={"send_sms2"}))
+    items = _items(250)
+    with SoapSmsc(BULK_LOGIN, BULK_PSW, endpoint=bulk_server.url) as client:
+        summary = send_bulk(client, items, batch_size=50, concurrency=1, retry_delay=0)
+    assert summary.complete and summary.sent == 250
+    sends = [r for r in bulk_server.requests if r.operation == "send_sms2"]
+    assert len(sends) == 6  # five batches, one of them twice
+    assert calls["normalise_recipients"] == 250
+    assert calls["list encoded"] == 5
+    assert calls["list decoded"] == 0
+    delivered = Counter((m.phones[0], m.text) for m in bulk_server.messages)
+    assert delivered == Counter(items)
+
+
+def test_a_prepared_query_sends_what_the_mapping_would() -> None:
+    """Fields and recipients from a prepared query equal those from the same mapping."""
+    values = {"cost": "3", "err": "1", "list": "79120000001:a&b=1%\n79120000002,79120000003:я +"}
+    prepared = prepare_query(values, "send_sms2")
+    assert isinstance(prepared, PreparedQuery)
+    plain, _ = send_fields("send_sms2", "", "", "id1", None, None, values)
+    fast, _ = send_fields("send_sms2", "", "", "id1", None, None, prepared)
+    assert fast == plain and isinstance(fast["query"], PreparedQuery)
+    assert recipients_of(fast) == recipients_of(plain) == "79120000001,79120000002,79120000003"
+    known = prepare_query(values, "send_sms2", recipients="79120000001")
+    fields, _ = send_fields("send_sms2", "", "", "id1", None, None, known)
+    assert recipients_of(fields) == "79120000001"
+
+
+def test_a_prepared_query_is_still_checked() -> None:
+    """Preparing checks keys and values like any query; options still merge with it."""
+    from smsc_soap import SmscValidationError
+
+    with pytest.raises(SmscValidationError, match="psw"):
+        prepare_query({"psw": "x"}, "send_sms2")
+    with pytest.raises(SmscValidationError, match="control character"):
+        prepare_query({"list": "79120000001:a\x00"}, "send_sms2")
+    prepared = prepare_query({"list": "79120000001:hi"}, "send_sms2")
+    from smsc_soap import SendOptions
+
+    fields, _ = send_fields(
+        "send_sms2", "", "", "id1", None, None, prepared, SendOptions(translit=1)
+    )
+    assert fields["query"] == "translit=1&list=79120000001%3Ahi"
+    with pytest.raises(SmscValidationError, match="must not set 'phones'"):
+        send_fields(
+            "send_sms2", "", "", "id1", None, None, prepare_query({"phones": "1"}, "get_sms_cost2")
+        )
