@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "per_call": "per-call CPU, network stubbed: facade vs plain zeep vs hand-built floor",
     "emulator": "emulator throughput",
     "bulk": "bulk: 10,000 personalised messages at 50 ms latency vs a naive loop",
+    "bulk_cpu": "bulk CPU: client CPU per message vs a lean client; list query work before/now",
     "memory": "memory: resident growth of a 100,000-row bulk run",
 }
 
@@ -35,6 +36,7 @@ def _load(name: str) -> Callable[[bool], list[Figure]]:
         "per_call": "per_call",
         "emulator": "emulator_throughput",
         "bulk": "bulk",
+        "bulk_cpu": "bulk_cpu",
         "memory": "memory",
     }[name]
     run: Callable[[bool], list[Figure]] = __import__(module).run

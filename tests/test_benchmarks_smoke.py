@@ -23,7 +23,7 @@ def test_benchmarks_run_in_quick_mode() -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     out = done.stdout
-    for section in ("[cold_start]", "[per_call]", "[emulator]", "[bulk]", "[memory]"):
+    for section in ("[cold_start]", "[per_call]", "[emulator]", "[bulk]", "[bulk_cpu]", "[memory]"):
         assert section in out
     assert "FAILED TO RUN" not in out
     assert out.count("PASS") + out.count("MISS") >= 10
