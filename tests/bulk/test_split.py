@@ -261,3 +261,26 @@ def test_bad_rows_in_every_quarter_look_account_wide() -> None:
     assert sends == 5
     assert {part_outcome.state for _, part_outcome, _ in outcome.results} == {"held"}
     assert sum(len(part.lines) for part, _, _ in outcome.results) == 100
+
+
+def test_settle_lists_each_row_of_a_split_batch_once(
+    strict_server: EmulatorServer, tmp_path: Path
+) -> None:
+    """Settling a run with split batches: one CSV line per row, the refused ones not sent, code 6."""
+    import csv
+
+    from smsc_soap._bulk.settle import settle_bulk
+
+    journal, out = tmp_path / "run.db", tmp_path / "settled.csv"
+    bad = (3, 40)
+    items = _items(60, bad)
+    with SoapSmsc(BULK_LOGIN, BULK_PSW, endpoint=strict_server.url) as client:
+        send_bulk(client, items, journal=journal, batch_size=60)
+        settle_bulk(client, journal, out, poll=False)
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(int(row["item"]) - 1 for row in rows) == list(range(60))
+    refused = {int(row["item"]) - 1: row for row in rows if not row["id"]}
+    assert set(refused) == set(bad)
+    assert all("error 6" in row["error"] for row in refused.values())
+    assert len({row["id"] for row in rows if row["id"]}) > 1  # the parts' own ids
