@@ -284,3 +284,34 @@ def test_settle_lists_each_row_of_a_split_batch_once(
     assert set(refused) == set(bad)
     assert all("error 6" in row["error"] for row in refused.values())
     assert len({row["id"] for row in rows if row["id"]}) > 1  # the parts' own ids
+
+
+def test_interrupted_right_after_a_split_is_journaled(
+    strict_server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C just after the parts are committed, before any is sent: resume sends each part once."""
+    from smsc_soap._bulk.ledger import Ledger
+
+    split = Ledger.split
+
+    def split_then_interrupt(self: Ledger, *args: Any, **kwargs: Any) -> list[Batch]:
+        split(self, *args, **kwargs)  # committed: the parts exist in the journal, none sent
+        raise KeyboardInterrupt
+
+    journal = tmp_path / "run.db"
+    bad = (7,)
+    items = _items(50, bad)
+    monkeypatch.setattr(Ledger, "split", split_then_interrupt)
+    with (
+        SoapSmsc(BULK_LOGIN, BULK_PSW, endpoint=strict_server.url) as client,
+        pytest.raises(KeyboardInterrupt),
+    ):
+        send_bulk(client, items, journal=journal, batch_size=50, concurrency=1)
+    monkeypatch.setattr(Ledger, "split", split)
+    assert strict_server.messages == []
+    with closing(sqlite3.connect(journal)) as db:
+        states = Counter(state for (state,) in db.execute("SELECT state FROM batch"))
+    assert states == {"split": 1, "sending": 2}
+    with SoapSmsc(BULK_LOGIN, BULK_PSW, endpoint=strict_server.url) as client:
+        summary = send_bulk(client, items, journal=journal, resume=True, batch_size=50)
+    _check_isolated(strict_server, items, bad, summary, resumed=True)
