@@ -310,6 +310,8 @@ def send_bulk(
     ``messages`` in the same order must be given again) and sends nothing twice. Without a journal a
     temporary one is used. ``query`` adds parameters to every request (``cost=3`` and ``err=1`` are
     added unless given). An item that is a :class:`SmscValidationError` counts as an invalid item.
+    A batch the service refuses whole with error 6 is split to isolate the refused rows (at most
+    ``MAX_SPLIT_REQUESTS`` extra requests per batch; see :mod:`smsc_soap._bulk.plan`).
     Ctrl-C lets the requests in flight finish, records them, and raises :class:`BulkInterrupted`.
     """
     with _open_session(
