@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -339,3 +340,68 @@ def test_dates_are_moscow_time() -> None:
     from smsc_soap._soap.convert import MOSCOW
 
     assert MOSCOW.utcoffset(None) == timedelta(hours=3)
+
+
+# ----------------------------------------------------------------- a reply richer than the WSDL
+
+#: A send2 reply as a live service with a richer WSDL could write it (op=1): the result's children in
+#: another order, an undeclared top-level child, per-number entries carrying the S:140 data (mcc, mnc,
+#: cost, error) in their own order, and an undeclared nested child. zeep's strict reader raised on this.
+RICH_SEND2 = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
+    b'xmlns:ns1="https://smsc.ru/sys/soap.php"><SOAP-ENV:Body><ns1:Send2Response><sendresult>'
+    b"<cnt>2</cnt><sms_cnt>1</sms_cnt><id>101</id><cost>3.90</cost><balance>96.10</balance>"
+    b"<errors><status>0</status><phone>79999999999</phone><mcc>250</mcc><mnc>01</mnc>"
+    b"<cost>1.95</cost><error>0</error><hlr><net>MTS</net></hlr></errors>"
+    b"<errors><phone>70000000022</phone><status>22</status><mcc>0</mcc><mnc>0</mnc>"
+    b"<cost>0.00</cost><error>249</error></errors>"
+    b"</sendresult></ns1:Send2Response></SOAP-ENV:Body></SOAP-ENV:Envelope>\n"
+)
+
+
+def _send_rich(kind: str, endpoint: str) -> s.SendResult:
+    args: dict[str, Any] = {"id": 101, "query": {"op": 1}}
+    if kind == "sync":
+        with SoapSmsc("alex", "123", endpoint=endpoint, sleep=lambda _: None) as sync:
+            return sync.send_sms2(["79999999999", "70000000022"], "hi", **args)
+
+    async def main() -> s.SendResult:
+        async with s.AsyncSoapSmsc("alex", "123", endpoint=endpoint) as client:
+            return await client.send_sms2(["79999999999", "70000000022"], "hi", **args)
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_reply_richer_than_the_wsdl_is_a_send_result(httpserver: HTTPServer, kind: str) -> None:
+    """Unknown and reordered children, also inside per-number entries, never make a send unknown."""
+    _reply(httpserver, RICH_SEND2)
+    result = _send_rich(kind, httpserver.url_for("/sys/soap.php"))
+    assert len(httpserver.log) == 1
+    assert (result.id, result.cnt, result.cost, result.balance) == (
+        "101",
+        2,
+        Decimal("3.90"),
+        Decimal("96.10"),
+    )
+    assert result.extra == {"sms_cnt": "1"}
+    accepted, refused = result.errors
+    assert accepted == s.PhoneError(
+        "79999999999",
+        s.MessageStatus.TRANSFERRED,
+        mcc="250",
+        mnc="01",
+        cost=Decimal("1.95"),
+        error=s.DeliveryError.NO_ERROR,
+    )
+    assert accepted.extra == {"hlr": "MTS"}
+    assert refused == s.PhoneError(
+        "70000000022",
+        s.MessageStatus.WRONG_NUMBER,
+        mcc="0",
+        mnc="0",
+        cost=Decimal("0.00"),
+        error=s.DeliveryError.INVALID_NUMBER_FORMAT,
+    )
+    assert refused.extra == {}
