@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
 import smsc_soap as s
 from smsc_soap import SoapSmsc
 
-from .wire import php_fault, php_reply
+from .wire import NS, php_fault, php_reply
 
 MSK = timezone(timedelta(hours=3))
 
@@ -405,3 +408,149 @@ def test_reply_richer_than_the_wsdl_is_a_send_result(httpserver: HTTPServer, kin
         error=s.DeliveryError.INVALID_NUMBER_FORMAT,
     )
     assert refused.extra == {}
+
+
+def test_per_number_details_that_cannot_be_read_stay_text(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """An unreadable op=1 cost or error is None with its text in extra: the send still succeeded."""
+    inner = (
+        "<id>101</id><cnt>1</cnt><errors><phone>79999999999</phone><status>0</status>"
+        "<cost>n/a</cost><error>x1</error><mcc></mcc></errors>"
+    )
+    _reply(httpserver, php_reply("send_sms2", inner))
+    result = CALL["send_sms2"](client)
+    [entry] = result.errors
+    assert (entry.cost, entry.error, entry.mcc, entry.mnc) == (None, None, None, None)
+    assert entry.extra == {"cost": "n/a", "error": "x1"}
+
+
+def test_status_reply_in_another_order_with_nested_unknowns(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """A status reply read by name: any order, an unknown nested child kept as its text."""
+    inner = (
+        "<region>Москва</region><err>0</err><hlr><imsi>250011234567890</imsi></hlr>"
+        "<status>1</status><sms_cnt>2</sms_cnt><phone>79999999999</phone>"
+    )
+    _reply(httpserver, php_reply("get_status2", inner))
+    result = CALL["get_status2"](client)
+    assert (result.status, result.err, result.region, result.phone, result.sms_cnt) == (
+        s.MessageStatus.DELIVERED,
+        s.DeliveryError.NO_ERROR,
+        "Москва",
+        "79999999999",
+        2,
+    )
+    assert result.extra == {"hlr": "250011234567890", "sms_cnt": "2"}
+
+
+def test_unknown_siblings_of_the_result_are_tolerated(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """Undeclared elements beside the result (in the response element or the Body) change nothing."""
+    body = php_reply("send_sms", "<id>101</id><cnt>1</cnt>").replace(
+        "</sendresult>", "</sendresult><trace>abc</trace>"
+    )
+    body = body.replace("<SOAP-ENV:Body>", "<SOAP-ENV:Body><ns1:Notice>n</ns1:Notice>")
+    _reply(httpserver, body)
+    result = CALL["send_sms"](client)
+    assert (result.id, result.cnt, result.extra) == ("101", 1, {"trace": "abc"})
+
+
+def test_a_declared_field_twice_with_different_values_is_unknown(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """Two different values for one declared field cannot be read: the send's outcome is unknown."""
+    _reply(httpserver, php_reply("send_sms", "<id>101</id><cnt>1</cnt><cnt>2</cnt>"))
+    with pytest.raises(s.SendOutcomeUnknownError) as info:
+        CALL["send_sms"](client)
+    assert "cnt twice" in str(info.value.reason)
+    httpserver.clear()
+    _reply(httpserver, php_reply("send_sms", "<id>101</id><cnt>1</cnt><cnt>1</cnt>"))
+    assert CALL["send_sms"](client).cnt == 1
+
+
+# ----------------------------------------------------------------- the reader as a function
+
+SEND2_CHILDREN = [
+    "<id>101</id>",
+    "<balance>96.10</balance>",
+    "<cost>3.90</cost>",
+    "<cnt>2</cnt>",
+    "<sms_cnt>1</sms_cnt>",
+    "<errors><phone>79999999999</phone><status>0</status><mcc>250</mcc></errors>",
+    "<errors><status>22</status><phone>70000000022</phone><error>249</error></errors>",
+]
+STATUS_CHILDREN = [
+    "<status>20</status>",
+    "<last_date>10.10.2026 10:10:10</last_date>",
+    "<last_timestamp>1791616210</last_timestamp>",
+    "<err>253</err>",
+    "<phone>79999999999</phone>",
+    "<cost>1.95</cost>",
+    "<message>Привет &amp; пока</message>",
+    "<operator>МТС</operator>",
+    "<new_field><a>1</a><b>2</b></new_field>",
+]
+
+
+def _parse(operation: str, inner: str, *, fast: bool = True) -> Any:
+    from smsc_soap._http.types import RawReply
+    from smsc_soap._soap.protocol import Protocol, Request, protocol_for
+
+    protocol = protocol_for(NS) if fast else Protocol(NS, fast=False)
+    request = Request(operation, b"", {}, message_id="101" if operation in SENDS else None)
+    reply = RawReply(200, {"content-type": "text/xml"}, php_reply(operation, inner).encode())
+    return protocol.parse(request, reply, lambda text, limit=200: text[:limit])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    send=st.permutations(SEND2_CHILDREN),
+    status=st.permutations(STATUS_CHILDREN),
+)
+def test_any_order_of_the_children_reads_the_same(send: list[str], status: list[str]) -> None:
+    """The reader goes by name: every order of a reply's children gives the same result.
+
+    (Per-number entries keep the order the reply gives them in, so they are compared as a set.)
+    """
+    sent = _parse("send_sms2", "".join(send))
+    reference = _parse("send_sms2", "".join(SEND2_CHILDREN))
+    assert replace(sent, errors=()) == replace(reference, errors=())
+    assert set(sent.errors) == set(reference.errors) and len(sent.errors) == 2
+    assert sent.extra == {"sms_cnt": "1"}
+    read = _parse("get_status2", "".join(status))
+    assert read == _parse("get_status2", "".join(STATUS_CHILDREN))
+    assert read.extra == {"new_field": "12"}
+
+
+ZEEP_READABLE = [
+    ("send_sms", "<id>101</id><balance>1.5</balance><cost>2</cost><cnt>1</cnt>"),
+    (
+        "send_sms2",
+        "<id>101</id><cnt>2</cnt><errors><phone>7999</phone><status>22</status></errors>",
+    ),
+    ("send_sms2", "<id>101</id><cnt>2</cnt><sms_cnt>3</sms_cnt>"),
+    ("get_sms_cost", "<cost>3.90</cost><cnt>2</cnt>"),
+    ("get_sms_cost2", "<cost>1.95</cost>"),
+    ("get_status", "<status>1</status><last_date>10.10.2026 10:10:10</last_date><err>0</err>"),
+    ("get_status2", "".join(STATUS_CHILDREN[:-1])),
+    ("get_balance", "<balance>1234.56</balance><error>0</error>"),
+    ("get_balance", "<error>2</error>"),
+    ("send_sms", "<id>101</id><error>7</error>"),
+    ("send_sms", "<cnt>1</cnt>"),
+]
+
+
+@pytest.mark.parametrize(("operation", "inner"), ZEEP_READABLE)
+def test_compiled_reader_agrees_with_zeeps_reader(operation: str, inner: str) -> None:
+    """On replies zeep's strict reader accepts, the compiled reader gives the same result or error."""
+
+    def outcome(fast: bool) -> Any:
+        try:
+            return _parse(operation, inner, fast=fast)
+        except s.SmscError as exc:
+            return (type(exc), str(exc), exc.delivery)
+
+    assert outcome(True) == outcome(False)
