@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import given, settings
@@ -554,3 +555,62 @@ def test_compiled_reader_agrees_with_zeeps_reader(operation: str, inner: str) ->
             return (type(exc), str(exc), exc.delivery)
 
     assert outcome(True) == outcome(False)
+
+
+DECLARED = {"id", "balance", "cost", "cnt", "error", "errors", "phone", "status"}
+UNKNOWN_NAME = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda n: n not in DECLARED and n not in ("mcc", "mnc")
+)
+UNKNOWN_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=10)
+
+
+@st.composite
+def _unknown_child(draw: st.DrawFn) -> str:
+    name = draw(UNKNOWN_NAME)
+    text = escape(draw(UNKNOWN_TEXT))
+    if draw(st.booleans()):
+        text = f"<inner>{text}</inner><more/>"
+    return f"<{name}>{text}</{name}>"
+
+
+def _insert(draw: st.DrawFn, children: list[str]) -> list[str]:
+    out = list(children)
+    for child in draw(st.lists(_unknown_child(), max_size=4)):
+        out.insert(draw(st.integers(0, len(out))), child)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_unknown_children_never_change_a_send(data: st.DataObject) -> None:
+    """Undeclared children anywhere (top level, inside entries, nested) leave the result as it was."""
+    entries = [
+        "".join(_insert(data.draw, ["<phone>79999999999</phone>", "<status>0</status>"])),
+        "".join(_insert(data.draw, ["<status>22</status>", "<phone>70000000022</phone>"])),
+    ]
+    top = ["<id>101</id>", "<cost>3.90</cost>", "<cnt>2</cnt>"]
+    top += [f"<errors>{entry}</errors>" for entry in entries]
+    inner = "".join(_insert(data.draw, top))
+    result = _parse("send_sms2", inner)
+    assert result == s.SendResult(
+        id="101",
+        cnt=2,
+        cost=Decimal("3.90"),
+        errors=(
+            s.PhoneError("79999999999", s.MessageStatus.TRANSFERRED),
+            s.PhoneError("70000000022", s.MessageStatus.WRONG_NUMBER),
+        ),
+    )
+
+
+def test_undeclared_children_are_kept_up_to_a_bound(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """A flood of undeclared children still reads; extra keeps the first MAX_EXTRA of them."""
+    from smsc_soap._soap.reader import MAX_EXTRA
+
+    flood = "".join(f"<x{n}>{n}</x{n}>" for n in range(1000))
+    _reply(httpserver, php_reply("send_sms", f"<id>101</id>{flood}<cnt>1</cnt>"))
+    result = CALL["send_sms"](client)
+    assert (result.id, result.cnt) == ("101", 1)
+    assert list(result.extra) == [f"x{n}" for n in range(MAX_EXTRA)]
