@@ -206,7 +206,7 @@ def test_compiled_envelope_is_byte_identical_to_zeep(operation: str, data: st.Da
     protocol = _protocol(namespace)
     values = data.draw(_values(operation))
     expected = _zeep_or_error(protocol, operation, values)
-    written = protocol._operations[operation].writer.write(values)
+    written = protocol.writer(operation).write(values)
     if isinstance(expected, bytes):
         assert written == expected  # never None here: whatever zeep writes, the fast path writes
     else:
@@ -219,7 +219,7 @@ def test_compiled_envelope_is_byte_identical_to_zeep(operation: str, data: st.Da
 def test_writer_hands_zeep_what_it_does_not_cover(operation: str) -> None:
     """Unknown names, non-text values and a missing required element go to zeep, which decides."""
     protocol = _protocol()
-    writer = protocol._operations[operation].writer
+    writer = protocol.writer(operation)
     names = _element_names(operation)
     full = dict.fromkeys(names, "x")
     assert writer.write(full) == protocol.zeep_envelope(operation, full)
@@ -313,6 +313,6 @@ def test_every_option_query_is_written_as_zeep_writes_it(operation: str, query: 
     protocol = _protocol()
     values = {name: f"{name}-value" for name in _element_names(operation) if name != "apikey"}
     values["query"] = query
-    written = protocol._operations[operation].writer.write(values)
+    written = protocol.writer(operation).write(values)
     assert written == protocol.zeep_envelope(operation, values)
     assert protocol.build(operation, values, {}).body == written

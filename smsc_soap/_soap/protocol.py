@@ -76,6 +76,7 @@ class _Operation:
     """What we need to know about one WSDL operation, computed once."""
 
     __slots__ = (
+        "compiled",
         "known_fields",
         "name",
         "output_tag",
@@ -93,6 +94,8 @@ class _Operation:
         ((result_name, result_element),) = body.type.elements
         self.result_tag: str = result_name
         self.known_fields = frozenset(name for name, _ in result_element.type.elements)
+        # Compiled on first use (a cold start pays only for the operations it calls); None: zeep.
+        self.compiled = False
         self.writer: EnvelopeWriter | None = None
         self.reader: ReplyReader | None = None
 
@@ -127,24 +130,39 @@ class Protocol:
                 "get_balance",
             )
         }
-        if fast:
+        if not fast:
             for op in self._operations.values():
-                op.writer = compile_writer(
-                    op.zeep_operation, functools.partial(self.zeep_envelope, op.name)
-                )
-                op.reader = compile_reader(op.zeep_operation)
+                op.compiled = True
         self._headers = {
             "Content-Type": "text/xml; charset=utf-8",
             "SOAPAction": f'"{namespace}"',
         }
+
+    def _operation(self, name: str) -> _Operation:
+        """The operation ``name``, its writer and reader compiled on first use.
+
+        Compiling twice from two threads at once is harmless: both build the same immutable objects.
+        """
+        op = self._operations[name]
+        if not op.compiled:
+            op.writer = compile_writer(
+                op.zeep_operation, functools.partial(self.zeep_envelope, op.name)
+            )
+            op.reader = compile_reader(op.zeep_operation)
+            op.compiled = True
+        return op
 
     @property
     def compiled(self) -> dict[str, tuple[bool, bool]]:
         """Per operation: whether its envelope writer and its reply reader are compiled (not zeep)."""
         return {
             name: (op.writer is not None, op.reader is not None)
-            for name, op in self._operations.items()
+            for name, op in ((name, self._operation(name)) for name in self._operations)
         }
+
+    def writer(self, operation: str) -> EnvelopeWriter | None:
+        """The compiled envelope writer of ``operation`` (``None``: zeep writes it)."""
+        return self._operation(operation).writer
 
     def zeep_envelope(self, operation: str, values: Mapping[str, object]) -> bytes:
         """The envelope zeep's own serialiser writes for ``values`` (the slow path and the reference)."""
@@ -164,7 +182,7 @@ class Protocol:
         phones: str | None = None,
     ) -> Request:
         """Serialise ``operation`` with its credentials and fields into an envelope."""
-        writer = self._operations[operation].writer
+        writer = self._operation(operation).writer
         body = None
         if writer is not None:
             values = {**credentials, **fields}
@@ -256,7 +274,7 @@ class Protocol:
             raise _fault_error(request, fault, scrub, status)
         if status != 200:
             raise _http_error(request, reply, "with a SOAP envelope that is not a Fault")
-        op = self._operations[operation]
+        op = self._operation(operation)
         body_el = doc.find(_BODY)
         children = [c for c in (body_el if body_el is not None else ()) if isinstance(c.tag, str)]
         responses = [c for c in children if c.tag == op.output_tag]
