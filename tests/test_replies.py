@@ -417,13 +417,26 @@ def test_per_number_details_that_cannot_be_read_stay_text(
     """An unreadable op=1 cost or error is None with its text in extra: the send still succeeded."""
     inner = (
         "<id>101</id><cnt>1</cnt><errors><phone>79999999999</phone><status>0</status>"
-        "<cost>n/a</cost><error>x1</error><mcc></mcc></errors>"
+        "<cost>n/a</cost><error>x1</error><mcc></mcc><mnc/></errors>"
+        "<errors><phone>79990000000</phone><status>0</status><cost></cost><error>²</error></errors>"
     )
     _reply(httpserver, php_reply("send_sms2", inner))
     result = CALL["send_sms2"](client)
-    [entry] = result.errors
+    entry, empty = result.errors
     assert (entry.cost, entry.error, entry.mcc, entry.mnc) == (None, None, None, None)
     assert entry.extra == {"cost": "n/a", "error": "x1"}
+    assert (empty.cost, empty.error, empty.extra) == (None, None, {"error": "²"})
+
+
+def test_sms_cnt_that_is_not_a_number_stays_text(httpserver: HTTPServer, client: SoapSmsc) -> None:
+    """An sms_cnt that is not plain digits is None, its text kept in extra; the status still reads."""
+    _reply(httpserver, php_reply("get_status", "<status>1</status><sms_cnt>²</sms_cnt>"))
+    result = CALL["get_status"](client)
+    assert (result.status, result.sms_cnt, result.extra) == (
+        s.MessageStatus.DELIVERED,
+        None,
+        {"sms_cnt": "²"},
+    )
 
 
 def test_status_reply_in_another_order_with_nested_unknowns(

@@ -151,7 +151,7 @@ def _status(reader: _Reader, extra: dict[str, str]) -> StatusResult:
         message=reader.text("message"),
         operator=reader.text("operator"),
         region=reader.text("region"),
-        sms_cnt=int(sms_cnt) if sms_cnt is not None and sms_cnt.strip().isdigit() else None,
+        sms_cnt=int(sms_cnt) if sms_cnt is not None and _digits(sms_cnt.strip()) else None,
         extra=extra,
     )
 
@@ -168,10 +168,9 @@ def _phone_entry(reader: _Reader, entry: Record) -> PhoneError:
     except ValueError:
         raise reader.bad(f"has a non-integer status in errors: {status!r:.20}") from None
     found = {**entry.extra, **{k: v for k, v in entry.values.items() if v is not None}}
-    details: dict[str, str] = {
-        name: found[name].strip() for name in _ENTRY_DETAILS if name in found
-    }
+    details = {name: found[name].strip() for name in _ENTRY_DETAILS if name in found}
     extra = {k: v for k, v in entry.extra.items() if k not in details}
+    details = {name: text for name, text in details.items() if text}  # empty: not given
     cost: Decimal | None = None
     error: DeliveryError | None = None
     if "cost" in details:
@@ -183,7 +182,7 @@ def _phone_entry(reader: _Reader, entry: Record) -> PhoneError:
             cost = None
             extra["cost"] = details["cost"]
     if "error" in details:
-        if details["error"].isascii() and details["error"].isdigit() and len(details["error"]) < 10:
+        if _digits(details["error"]):
             error = DeliveryError(int(details["error"]))
         else:
             extra["error"] = details["error"]
@@ -196,3 +195,8 @@ def _phone_entry(reader: _Reader, entry: Record) -> PhoneError:
         error=error,
         extra=extra,
     )
+
+
+def _digits(text: str) -> bool:
+    """Whether ``text`` is a plain non-negative integer of at most nine ASCII digits."""
+    return text.isascii() and text.isdigit() and len(text) < 10
