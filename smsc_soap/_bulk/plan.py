@@ -268,6 +268,9 @@ def _halves(batch: Batch) -> tuple[tuple[int, ...], ...]:
     return tuple(range(middle)), tuple(range(middle, len(batch.lines)))
 
 
+_Refused = tuple[Batch, SmscApiError, int]  # a refused part, its refusal, its depth
+
+
 def _isolate(
     batch: Batch, refusal: SmscApiError, policy: PlanPolicy, stop: threading.Event
 ) -> Plan:
@@ -279,44 +282,68 @@ def _isolate(
     """
     budget = policy.max_split_requests
     results: list[tuple[Batch, Outcome, int]] = []
-    pending: list[tuple[Batch, SmscApiError, int]] = [(batch, refusal, 0)]  # refused, level
-    suspect = False  # both halves of the first split were refused
+    pending: list[_Refused] = [(batch, refusal, 0)]
+    probe = _AccountWide()
     while pending:
         parent, error, level = pending.pop()
-        if stop.is_set():
-            outcome = Outcome("held")
-        elif len(parent.lines) < 2 or budget < 2:
-            outcome = Outcome("failed", error=error)
-        else:
-            outcome = None
-        if outcome is not None:
+        if stop.is_set() or len(parent.lines) < 2 or budget < 2:
+            # Run stopped: sent again on resume. A single row, or no budget left: refused, final.
+            outcome = Outcome("held") if stop.is_set() else Outcome("failed", error=error)
             results.append((parent, outcome, (yield Finish(parent, outcome))))
             continue
         parts: list[Batch] = yield Split(parent, _halves(parent), error)
-        refused: list[tuple[Batch, SmscApiError, int]] = []
-        for part in parts:
-            if stop.is_set():
-                results.append((part, Outcome("held"), (yield Finish(part, Outcome("held")))))
-                continue
-            budget -= 1
-            part_outcome = yield from _deliver(part, policy, stop)
-            part_refusal = _refusal(part_outcome)
-            if part_refusal is not None:
-                refused.append((part, part_refusal, level + 1))
-                continue
-            results.append((part, part_outcome, (yield Finish(part, part_outcome))))
-        everything_refused = len(refused) == len(parts)
-        account_wide = False
-        if suspect:  # the first half's own halves: the probe that tells
-            account_wide, suspect = everything_refused, False
-        elif level == 0 and everything_refused:
-            account_wide = len(parts[0].lines) < 2
-            suspect = not account_wide
-        if account_wide:
+        refused, sent = yield from _send_parts(parts, level, results, policy, stop)
+        budget -= sent
+        if probe.looks(level, parts, refused):
             for part, part_error, _ in [*refused, *pending]:
                 held = Outcome("held", error=part_error)
                 results.append((part, held, (yield Finish(part, held))))
-            pending.clear()
             break
         pending.extend(reversed(refused))  # the first refused part is split first
     return Outcome("split", error=refusal, results=results)
+
+
+def _send_parts(
+    parts: list[Batch],
+    level: int,
+    results: list[tuple[Batch, Outcome, int]],
+    policy: PlanPolicy,
+    stop: threading.Event,
+) -> Generator[Step, Any, tuple[list[_Refused], int]]:
+    """Deliver the parts of a split; journal each outcome but error-6 refusals, which it returns.
+
+    Also returns how many parts were sent (a part is held, unsent, once the run is told to stop).
+    """
+    refused: list[_Refused] = []
+    sent = 0
+    for part in parts:
+        if stop.is_set():
+            outcome = Outcome("held")
+        else:
+            sent += 1
+            outcome = yield from _deliver(part, policy, stop)
+            part_refusal = _refusal(outcome)
+            if part_refusal is not None:
+                refused.append((part, part_refusal, level + 1))
+                continue
+        results.append((part, outcome, (yield Finish(part, outcome))))
+    return refused, sent
+
+
+class _AccountWide:
+    """Whether a refusal looks account-wide: both halves refused, then both halves of the first half
+    (or the first half is a single row, which cannot be split to tell)."""
+
+    def __init__(self) -> None:
+        self.suspect = False  # both halves of the first split were refused
+
+    def looks(self, level: int, parts: list[Batch], refused: list[_Refused]) -> bool:
+        everything_refused = len(refused) == len(parts)
+        if self.suspect:  # this split is the first half's: the probe that tells
+            self.suspect = False
+            return everything_refused
+        if level == 0 and everything_refused:
+            if len(parts[0].lines) < 2:
+                return True
+            self.suspect = True
+        return False
