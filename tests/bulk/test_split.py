@@ -315,3 +315,21 @@ def test_interrupted_right_after_a_split_is_journaled(
     with SoapSmsc(BULK_LOGIN, BULK_PSW, endpoint=strict_server.url) as client:
         summary = send_bulk(client, items, journal=journal, resume=True, batch_size=50)
     _check_isolated(strict_server, items, bad, summary, resumed=True)
+
+
+def test_refusal_for_the_whole_account_stops_the_async_run() -> None:
+    """The asyncio driver stops alike on an account-wide refusal: 5 requests, rows held."""
+    emulator = Emulator([bulk_account()], clock=ManualClock())
+    items = _items(40, ())
+
+    async def run(url: str) -> BulkSummary:
+        async with AsyncSoapSmsc(BULK_LOGIN, BULK_PSW, endpoint=url) as client:
+            return await send_bulk_async(
+                client, items, batch_size=20, concurrency=1, sender="NoSuchName"
+            )
+
+    with EmulatorServer(emulator) as server:
+        summary = asyncio.run(run(server.url))
+        assert isinstance(summary.stopped_by, MessageForbiddenError)
+        assert len(_sends(server)) == 5 and server.messages == []
+        assert summary.held == 20 and summary.sent == 0 and not summary.complete
