@@ -31,7 +31,7 @@ from .common import (
     add_connection_arguments,
     exit_code_for,
     make_client,
-    parse_pairs,
+    parse_options,
     run_command,
     table,
 )
@@ -371,7 +371,7 @@ def _bulk(args: argparse.Namespace, ctx: Context) -> int:
             "another --journal",
             field="journal",
         )
-    query = parse_pairs(args.option, "--option")
+    query = parse_options("send_sms2", (), args.option).as_query("send_sms2")
     run_key = None if args.file == "-" else _fingerprint(args)
     stream, raw, size = _open(args, ctx)
     show = not args.no_progress and not args.json and _isatty(ctx.stderr)

@@ -401,6 +401,10 @@ class CliOptions:
         own = {} if self.options is None else self.options.to_query(operation)
         return {**own, **self.extra}
 
+    def flags(self, **more: str) -> dict[str, str]:
+        """What the user typed for each library keyword (for :func:`relabel`), plus ``more``."""
+        return {**more, **self.sources, "query": "-o/--query"}
+
     def has(self, key: str) -> bool:
         """Whether ``key`` (a query key such as ``cost``) was given on the command line."""
         return key in self.sources

@@ -121,7 +121,7 @@ def _send(args: argparse.Namespace, ctx: Context) -> int:
     if not given.has("cost"):
         options = make_options(options, cost=3)  # the id, parts, cost and new balance
     mes = _text(args, ctx)
-    with make_client(args, ctx) as client, relabel(_SEND_FIELDS):
+    with make_client(args, ctx) as client, relabel(given.flags(**_SEND_FIELDS)):
         result = client.send_sms2(
             args.phones,
             mes,
@@ -197,7 +197,7 @@ def _number(entry: Any) -> dict[str, Any]:
 def _cost(args: argparse.Namespace, ctx: Context) -> int:
     given = _options(args, "get_sms_cost2")
     mes = _text(args, ctx)
-    with make_client(args, ctx) as client, relabel(_SEND_FIELDS):
+    with make_client(args, ctx) as client, relabel(given.flags(**_SEND_FIELDS)):
         if given.options is None and not given.extra:
             result = client.get_sms_cost(args.phones, mes)
         else:
@@ -213,7 +213,7 @@ def _cost(args: argparse.Namespace, ctx: Context) -> int:
 
 def _status(args: argparse.Namespace, ctx: Context) -> int:
     given = _options(args, "get_status2")
-    with make_client(args, ctx) as client, relabel({"id": "ID", "phone": "PHONE"}):
+    with make_client(args, ctx) as client, relabel(given.flags(id="ID", phone="PHONE")):
         if given.options is None and not given.extra:
             result = client.get_status(args.id, args.phone, all=args.all)
         else:
