@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -324,3 +325,23 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"smsc-soap {smsc_soap.__version__}"
+
+
+def test_readme_names_the_commands_with_json() -> None:
+    """The README's list of commands with --json is exactly the commands whose parser has it."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"The client commands\s*\(([^)]*)\) have `--json`", readme)
+    assert match is not None
+    named = set(re.findall(r"`([^`]+)`", match.group(1)))
+    parser = build_parser()
+    subparsers = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    with_json = set()
+    for name, sub in subparsers.items():
+        if name == "wsdl":
+            actions = sub._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+            if all("--json" in a.format_help() for a in actions.values()):
+                with_json.add("wsdl show|check")
+        elif "--json" in sub.format_help():
+            with_json.add(name)
+    assert named == with_json
+    assert "serve" not in with_json and "demo" not in with_json
