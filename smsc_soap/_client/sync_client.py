@@ -42,16 +42,15 @@ class SoapSmsc(ClientCore[SendResult, CostResult, StatusResult, BalanceResult]):
 
     def _post(self, step: Post) -> RawReply:
         """One POST inside one of the ``max_connections`` slots (shared ones too, with Redis)."""
-        operation = step.request.operation
+        call = step.request  # its repr hides the envelope; no local here holds the raw body
         wait = step.deadline - self._clock()
-        slot = self._budget.acquire_slot(wait) if wait > 0 else None
-        if slot is None:
-            raise no_slot(operation, f"one of the {self.max_connections} connection slots")
+        token = self._budget.acquire_slot(wait) if wait > 0 else None
+        if token is None:
+            raise no_slot(call.operation, f"one of the {self.max_connections} connection slots")
         try:
-            self._check_open(operation)  # closed by another thread since the plan looked?
+            self._check_open(call.operation)  # closed by another thread since the plan looked?
             # The transport measures real time: map what is left of the deadline onto it.
             deadline_at = _time.monotonic() + max(0.0, step.deadline - self._clock())
-            body, headers = step.request.body, step.request.headers
-            return self._transport.post(step.endpoint, body, headers, deadline_at)
+            return self._transport.post(step.endpoint, call.body, call.headers, deadline_at)
         finally:
-            self._budget.release_slot(slot)
+            self._budget.release_slot(token)
