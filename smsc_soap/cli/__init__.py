@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .._version import __version__
 from . import bulk, ops, settle, wsdl
+from .common import EXIT_BROKEN_PIPE
 
 if TYPE_CHECKING:
     from ..emulator import Account, RequestRecord
@@ -399,10 +400,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # do, and point stdout at /dev/null so that the interpreter's final flush does not complain.
         _silence_stdout()
         return EXIT_BROKEN_PIPE
-
-
-#: Exit status when the output was closed early (128 + SIGPIPE, as for any tool killed by it).
-EXIT_BROKEN_PIPE = 141
 
 
 def _silence_stdout() -> None:

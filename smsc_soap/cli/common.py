@@ -19,6 +19,7 @@ Exit codes (one per error class, so scripts can branch on them):
 10    WSDL drift: the live contract differs from the cached one
 11    bulk run finished, but some messages failed (see the summary)
 130   interrupted (Ctrl-C)
+141   the output was closed early (``smsc-soap wsdl show | head``), as for tools killed by SIGPIPE
 ====  ===============================================================================
 """
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_AUTH",
+    "EXIT_BROKEN_PIPE",
     "EXIT_DRIFT",
     "EXIT_FUNDS",
     "EXIT_INTERNAL",
@@ -78,11 +80,13 @@ EXIT_THROTTLED = 9
 EXIT_DRIFT = 10
 EXIT_PARTIAL = 11
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 EXIT_CODES_HELP = """exit codes:
   0 ok; 1 internal error; 2 usage/validation; 3 authentication; 4 insufficient funds;
   5 refused by the service; 6 transport; 7 protocol; 8 outcome unknown (check the status);
-  9 rate-limited/blocked; 10 WSDL drift; 11 bulk finished with failures; 130 interrupted"""
+  9 rate-limited/blocked; 10 WSDL drift; 11 bulk finished with failures; 130 interrupted;
+  141 output closed early (| head)"""
 
 
 class CredentialError(Exception):
