@@ -2,8 +2,8 @@
 
 The shell and Python blocks run in README order as one session of a reader, in a temporary directory:
 each `smsc-soap serve` line starts that server in the background, as the reader would in another
-terminal (the only change: every port 808N the README uses is replaced by a free port, everywhere in the
-README's text), `export` lines carry over to the
+terminal (the only change: its `--port 808N` becomes `--port 0`, and the port it prints replaces 808N
+in the blocks that follow, so that no fixed port can collide with another process), `export` lines carry over to the
 following blocks, the other shell lines run under `bash -eu`, and each Python block runs as a script with
 the environment the shell blocks set. Python blocks that are pytest tests run under pytest with the
 bundled plugin.
@@ -16,7 +16,6 @@ import os
 import re
 import selectors
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -59,17 +58,6 @@ def test_every_block_is_run_or_listed() -> None:
     assert kinds.count("pytest") == 3 and kinds.count("python") >= 4 and kinds.count("bash") >= 4
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _with_free_ports(text: str) -> str:
-    ports = {port: str(_free_port()) for port in sorted(set(re.findall(r"\b808\d\b", text)))}
-    return re.sub(r"\b808\d\b", lambda m: ports[m.group(0)], text)
-
-
 class Session:
     """A reader's terminal session: servers started by serve lines, the environment, a directory."""
 
@@ -88,10 +76,22 @@ class Session:
         self.env["PATH"] = f"{bin_dir}{os.pathsep}{self.env.get('PATH', '')}"
         self.env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
         self.servers: list[subprocess.Popen[str]] = []
+        self.ports: dict[str, str] = {}  # a port the README names -> the one its server got
         self.logs: list[Path] = []  # each server's request log (stderr)
 
+    def ported(self, text: str) -> str:
+        """``text`` with each README port replaced by the port its server really listens on."""
+        return re.sub(r"\b808\d\b", lambda m: self.ports.get(m.group(0), m.group(0)), text)
+
     def serve(self, line: str) -> None:
-        """Start a `smsc-soap serve ...` line in the background and wait until it listens."""
+        """Start a `smsc-soap serve ...` line in the background and wait until it listens.
+
+        Its ``--port 808N`` becomes ``--port 0`` (any free port, no race with other processes); the
+        address it prints gives the port that 808N stands for in the rest of the README.
+        """
+        readme_port = re.search(r"--port (808\d)\b", line)
+        assert readme_port is not None, line
+        line = line.replace(readme_port.group(0), "--port 0")
         argv = shlex.split(line, comments=True)
         assert argv[:2] == ["smsc-soap", "serve"], line
         log = self.directory / f"serve-{len(self.servers)}.log"
@@ -115,7 +115,9 @@ class Session:
                 if not selector.select(timeout=1):
                     continue
                 output = process.stdout.readline()
-                if "serving on http://127.0.0.1:" in output:
+                address = re.search(r"serving on http://127\.0\.0\.1:(\d+)/", output)
+                if address:
+                    self.ports[readme_port.group(1)] = address.group(1)
                     return
                 if output == "":
                     break
@@ -130,7 +132,7 @@ class Session:
             if line.startswith("smsc-soap serve"):
                 self.serve(line)
             else:
-                script.append(line)
+                script.append(self.ported(line))
         env_file = self.directory / ".env"
         script.append(f"env -0 > {shlex.quote(str(env_file))}")
         result = subprocess.run(
@@ -150,7 +152,7 @@ class Session:
     def python(self, block: str) -> str:
         """Run a Python block as a script with the session's environment."""
         script = self.directory / "block.py"
-        script.write_text(block, encoding="utf-8")
+        script.write_text(self.ported(block), encoding="utf-8")
         result = subprocess.run(
             [sys.executable, str(script)],
             capture_output=True,
@@ -190,9 +192,9 @@ def test_readme_runs_top_to_bottom(session: Session) -> None:
     for lang, text in FENCES:
         kind = _kind(lang, text)
         if kind == "bash":
-            outputs.append((kind, text, session.shell(_with_free_ports(text))))
+            outputs.append((kind, text, session.shell(text)))
         elif kind == "python":
-            outputs.append((kind, text, session.python(_with_free_ports(text))))
+            outputs.append((kind, text, session.python(text)))
     printed = {text: out for _, text, out in outputs}
 
     first = next(out for kind, text, out in outputs if "Здравствуйте! Ваш код" in text)
