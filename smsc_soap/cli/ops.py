@@ -155,9 +155,10 @@ def _send(args: argparse.Namespace, ctx: Context) -> int:
     )
     for item in numbers:
         label = "accepted" if item["accepted"] else "failed"
-        details = "".join(
-            f", {key} {item[key]}" for key in ("mcc", "mnc", "cost", "error") if key in item
-        )
+        details = "".join(f", {key} {item[key]}" for key in ("mcc", "mnc", "cost") if key in item)
+        if item.get("error"):
+            meaning = f" ({item['error_text']})" if item.get("error_text") else ""
+            details += f", error {item['error']}{meaning}"
         ctx.out(
             f"{label:<9} {ctx.scrub(item['phone'])}  status {item['status']} "
             f"({item['status_text']}){details}"
@@ -191,6 +192,8 @@ def _number(entry: Any) -> dict[str, Any]:
         value = getattr(entry, key, None)
         if value is not None:
             item[key] = int(value) if key == "error" else value
+    if item.get("error"):  # op=1 gives a delivery error code for a failed number
+        item["error_text"] = getattr(entry.error, "description", None)
     return item
 
 

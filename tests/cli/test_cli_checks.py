@@ -345,3 +345,21 @@ def test_readme_names_the_commands_with_json() -> None:
             with_json.add(name)
     assert named == with_json
     assert "serve" not in with_json and "demo" not in with_json
+
+
+def test_op_shows_the_documented_per_number_data(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Against a live WSDL that carries op=1's mcc, mnc, cost and error, the table shows them."""
+    account = Account("alex", LONG_PSW, balance=Decimal("100.00"), senders=frozenset({TEST_SENDER}))
+    emulator = Emulator([account], clock=ManualClock())
+    with EmulatorServer(emulator, documented_fields=True) as rich:
+        monkeypatch.setenv("SMSC_ENDPOINT", rich.url)
+        argv = ["send", "79991234567,70000000022", "Hi", "--sender", TEST_SENDER, "--op"]
+        assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (good,) = [line for line in lines if "79991234567" in line]
+    (bad,) = [line for line in lines if "70000000022" in line]
+    assert good.startswith("accepted") and "mcc " in good and "error" not in good
+    assert bad.startswith("failed") and "status 22 (wrong number)" in bad
+    assert "error 249 (" in bad
