@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
 import subprocess
@@ -105,6 +106,8 @@ def test_bulk_refuses_a_bad_option_before_the_journal(
     journal = tmp_path / "run.db"
     argv = ["bulk", str(people), "--template", "Hi {name}", "--journal", str(journal)]
     assert main([*argv, "-o", "valid=99"]) == 2
+    assert "error: -o valid=99" in capsys.readouterr().err
+    assert main([*argv, "--dry-run", "-o", "valid=99"]) == 2  # a dry run checks them too
     assert "error: -o valid=99" in capsys.readouterr().err
     assert not journal.exists() and server.requests == []
     assert main([*argv, "-o", "valid=2", "-o", "future_param=abc"]) == 0
@@ -246,21 +249,27 @@ def test_serve_on_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_closed_pipe_exits_quietly() -> None:
-    """`smsc-soap wsdl show | head -1`: the reader goes away; no traceback, exit 141."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "smsc_soap", "wsdl", "show"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=cli_env(),
-    )
-    assert process.stdout is not None and process.stderr is not None
-    process.stdout.readline()
-    process.stdout.close()
-    stderr = process.stderr.read()
-    process.stderr.close()
-    assert process.wait(timeout=60) == 141
-    assert stderr == b""
+    """`smsc-soap wsdl show | head -1`: the reader has gone away; no traceback, exit 141.
+
+    The pipe's reading end is closed before the command writes, so every write fails as it does once
+    `head` has exited (deterministic, whatever the pipe buffer holds).
+    """
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "smsc_soap", "wsdl", "show"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=cli_env(),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert result.stderr == b""
 
 
 def _free_port() -> int:
