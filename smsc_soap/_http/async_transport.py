@@ -27,6 +27,7 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
+from .redact import Envelope, forget_locals
 from .types import (
     USER_AGENT,
     RawReply,
@@ -117,7 +118,23 @@ class AsyncTransport:
     async def post(
         self, url: str, body: bytes, headers: Mapping[str, str], deadline_at: float
     ) -> RawReply:
-        """POST ``body`` and return the reply, or raise a mapped SmscTransportError."""
+        """POST ``body`` and return the reply, or raise a mapped SmscTransportError.
+
+        Whatever else leaves (CancelledError from ``task.cancel()`` or ``asyncio.wait_for``,
+        KeyboardInterrupt) leaves with the locals of httpx's and httpcore's frames cleared: they hold
+        the envelope, password included.
+        """
+        envelope = Envelope(body)
+        body = b""  # from here on only the redacted envelope is a local of this frame
+        try:
+            return await self._post(url, envelope, headers, deadline_at)
+        except BaseException as exc:
+            forget_locals(exc)
+            raise
+
+    async def _post(
+        self, url: str, envelope: Envelope, headers: Mapping[str, str], deadline_at: float
+    ) -> RawReply:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
             raise SmscDeadlineExceededError(
@@ -136,7 +153,7 @@ class AsyncTransport:
         error: SmscTransportError | None = None
         try:
             async with asyncio.timeout(remaining):
-                return await self._exchange(client, url, body, headers, timeout, stage)
+                return await self._exchange(client, url, envelope, headers, timeout, stage)
         except SmscError:
             raise
         except TimeoutError:
@@ -153,13 +170,15 @@ class AsyncTransport:
         self,
         client: httpx.AsyncClient,
         url: str,
-        body: bytes,
+        envelope: Envelope,
         headers: Mapping[str, str],
         timeout: httpx.Timeout,
         stage: _Stage,
     ) -> RawReply:
         limit = self.config.max_response_bytes
-        request = client.build_request("POST", url, content=body, headers=headers, timeout=timeout)
+        request = client.build_request(
+            "POST", url, content=envelope.reveal(), headers=headers, timeout=timeout
+        )
         response = await client.send(request, stream=True)
         try:
             stage.status = status = response.status_code

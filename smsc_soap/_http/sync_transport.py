@@ -32,6 +32,7 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
+from .redact import Envelope, forget_locals
 from .types import (
     USER_AGENT,
     RawReply,
@@ -230,7 +231,22 @@ class SyncTransport:
     def post(
         self, url: str, body: bytes, headers: Mapping[str, str], deadline_at: float
     ) -> RawReply:
-        """POST ``body`` and return the reply, or raise a mapped SmscTransportError."""
+        """POST ``body`` and return the reply, or raise a mapped SmscTransportError.
+
+        Whatever else leaves (KeyboardInterrupt, SystemExit) leaves with the locals of the HTTP stack's
+        frames cleared: they hold the envelope, password included.
+        """
+        envelope = Envelope(body)
+        body = b""  # from here on only the redacted envelope is a local of this frame
+        try:
+            return self._post(url, envelope, headers, deadline_at)
+        except BaseException as exc:
+            forget_locals(exc)
+            raise
+
+    def _post(
+        self, url: str, envelope: Envelope, headers: Mapping[str, str], deadline_at: float
+    ) -> RawReply:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
             raise SmscDeadlineExceededError(
@@ -249,7 +265,7 @@ class SyncTransport:
             try:
                 response = session.post(
                     url,
-                    data=body,
+                    data=envelope.reveal(),
                     headers=dict(headers),
                     timeout=timeout,
                     allow_redirects=False,
