@@ -35,24 +35,12 @@ from .types import (
     check_reply_headers,
     exception_chain,
     safe_text,
+    ssl_context,
 )
 
 __all__ = ["AsyncTransport", "map_httpx_error"]
 
 _HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "keep-alive"}
-
-
-def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """A verifying TLS context trusting what the sync transport trusts: ``ca_bundle``, else certifi's roots."""
-    import os
-
-    if ca_bundle is None:
-        import certifi
-
-        return ssl.create_default_context(cafile=certifi.where())
-    if os.path.isdir(ca_bundle):
-        return ssl.create_default_context(capath=ca_bundle)
-    return ssl.create_default_context(cafile=ca_bundle)
 
 
 class AsyncTransport:
