@@ -39,7 +39,8 @@ client.close()
 print(json.dumps([t1 - t0, t2 - t0, t3 - t0]))
 """
 
-_ZEEP = """
+_ZEEP = (
+    """
 import time, json, sys
 t0 = time.perf_counter()
 import zeep
@@ -56,7 +57,9 @@ t3 = time.perf_counter()
 assert result.id == "c1"
 session.close()
 print(json.dumps([t1 - t0, t2 - t0, t3 - t0]))
-""" % NS  # noqa: UP031
+"""
+    % NS
+)  # noqa: UP031
 
 
 def _wsdl_file() -> str:
