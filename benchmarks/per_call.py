@@ -10,7 +10,8 @@ process); each side keeps one connection alive to it, and the figure is this pro
 * **floor:** the least a client can do: an f-string envelope (escaped), ``http.client`` on a keep-alive
   connection, the reply parsed with lxml.
 * **transport alone:** the same pre-built envelope posted by our transport (``SyncTransport.post``, the
-  seam the client calls) and by bare ``http.client``, reply body read, not parsed.
+  seam the client calls, on urllib3), by the requests-based ``RequestsTransport`` it replaced, and by
+  bare ``http.client``; reply body read, not parsed.
 
 Every figure is measured in this process, the sides interleaved so that drift hits all alike.
 """
@@ -150,6 +151,20 @@ def _our_transport(url: str) -> Side:
     return call, client.close
 
 
+def _requests_transport(url: str) -> Side:
+    from smsc_soap._http.requests_transport import RequestsTransport
+    from smsc_soap._http.types import TransportConfig
+
+    transport = RequestsTransport(TransportConfig())
+    body = _envelope()
+
+    def call(i: int) -> None:
+        reply = transport.post(url, body, HEADERS, time.monotonic() + 30)
+        assert reply.status == 200 and reply.body
+
+    return call, transport.close
+
+
 def _floor_transport(url: str) -> Side:
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port)
@@ -203,6 +218,7 @@ def measure(quick: bool, url: str) -> dict[str, float]:
         "zeep": _zeep,
         "floor": _floor,
         "our_transport": _our_transport,
+        "requests_transport": _requests_transport,
         "floor_transport": _floor_transport,
         "async": _async_ours,
     }
@@ -236,6 +252,11 @@ def run(quick: bool) -> list[Figure]:
         info("floor: f-string envelope + http.client + lxml", m["floor"], "us/call"),
         at_most("  ratio ours / floor", m["ours"] / m["floor"], "x", 3.0),
         info("transport alone: SyncTransport.post, built envelope", m["our_transport"], "us/call"),
+        info(
+            "  the same on requests (RequestsTransport, not shipped)",
+            m["requests_transport"],
+            "us/call",
+        ),
         info("transport floor: http.client, same envelope", m["floor_transport"], "us/call"),
         info(
             "  ratio transport / transport floor",
