@@ -10,7 +10,6 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from .._exceptions import (
@@ -118,6 +117,8 @@ class RawReply:
         try:
             seconds = float(value)
         except ValueError:
+            from email.utils import parsedate_to_datetime  # rare: not imported with the package
+
             try:
                 seconds = parsedate_to_datetime(value).timestamp() - time.time()
             except (TypeError, ValueError):

@@ -29,6 +29,8 @@ class Watchdog:
         self._pid = -1
         #: The deadline the thread sleeps towards (inf: none); a later one needs no wake-up.
         self._waiting_for = float("inf")
+        #: How often the thread was woken by an arm (for tests and the benchmark).
+        self.wakeups = 0
 
     def arm(self, sock: socket.socket, deadline_at: float) -> int:
         """Shut ``sock`` down at ``deadline_at`` (monotonic) unless disarmed first; returns a token."""
@@ -49,6 +51,7 @@ class Watchdog:
             heapq.heappush(heap, (deadline_at, token))
             if deadline_at < self._waiting_for:
                 self._waiting_for = deadline_at
+                self.wakeups += 1
                 self._cond.notify()
             return token
 
@@ -57,10 +60,10 @@ class Watchdog:
         with self._cond:
             self._armed.pop(token, None)
 
-    def pending(self) -> int:
-        """How many sockets are armed (for tests)."""
+    def pending(self) -> tuple[int, int]:
+        """How many sockets are armed, and how many entries the heap holds (for tests)."""
         with self._cond:
-            return len(self._armed)
+            return len(self._armed), len(self._heap)
 
     def _run(self) -> None:
         while True:

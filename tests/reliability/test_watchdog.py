@@ -1,0 +1,64 @@
+"""The sync deadline watchdog: woken only for an earlier deadline, bounded in memory, still on time."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from smsc_soap._http.watchdog import Watchdog
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A connected socket pair: the watchdog shuts ``a`` down, ``b`` sees the end."""
+    a, b = socket.socketpair()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_a_later_deadline_does_not_wake_the_thread(pair: tuple[socket.socket, ...]) -> None:
+    """Calls share one deadline setting: arming behind the earliest one costs no wake-up."""
+    dog = Watchdog()
+    now = time.monotonic()
+    first = dog.arm(pair[0], now + 100)
+    assert dog.wakeups == 1
+    tokens = [dog.arm(pair[0], now + 100 + i) for i in range(1, 500)]
+    assert dog.wakeups == 1, "no wake-up for deadlines after the one the thread waits for"
+    for token in [first, *tokens]:
+        dog.disarm(token)
+    dog.arm(pair[0], now + 50)
+    assert dog.wakeups == 2, "an earlier deadline wakes the thread"
+
+
+def test_disarmed_entries_do_not_pile_up(pair: tuple[socket.socket, ...]) -> None:
+    """Thousands of calls arm and disarm with a far deadline: the heap stays small."""
+    dog = Watchdog()
+    now = time.monotonic()
+    for i in range(5000):
+        dog.disarm(dog.arm(pair[0], now + 60 + i * 1e-6))
+    armed, heap = dog.pending()
+    assert armed == 0 and heap <= 65
+
+
+def test_an_earlier_deadline_is_still_enforced(pair: tuple[socket.socket, socket.socket]) -> None:
+    """With the thread asleep towards a far deadline, a near one still shuts its socket down."""
+    a, b = pair
+    other_a, other_b = socket.socketpair()
+    try:
+        dog = Watchdog()
+        now = time.monotonic()
+        dog.arm(other_a, now + 100)
+        dog.arm(a, now + 0.05)
+        b.settimeout(10)
+        assert b.recv(1) == b"", "the peer sees the shutdown"
+        assert time.monotonic() - now < 10
+        other_b.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            other_b.recv(1)  # the far one is untouched
+    finally:
+        other_a.close()
+        other_b.close()
