@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._exceptions import (
+    ClientClosedError,
     Delivery,
     SmscConfigurationError,
     SmscConnectError,
@@ -135,6 +136,9 @@ class SyncTransport:
                 self._pid = os.getpid()
             found = self._pools.get(url)
             if found is None:
+                if self.closed:
+                    # close() raced a call past the client's own check: open nothing.
+                    raise ClientClosedError("the client is closed; no connection was opened")
                 found = self._new_pool(url)
                 self._pools[url] = found
             return found

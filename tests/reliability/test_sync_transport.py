@@ -1,4 +1,5 @@
-"""The sync deadline watchdog: woken only for an earlier deadline, bounded in memory, still on time."""
+"""The sync transport on urllib3: the deadline watchdog (woken only for an earlier deadline, bounded,
+still on time) and no connection opened after close()."""
 
 from __future__ import annotations
 
@@ -62,3 +63,18 @@ def test_an_earlier_deadline_is_still_enforced(pair: tuple[socket.socket, socket
     finally:
         other_a.close()
         other_b.close()
+
+
+def test_a_closed_transport_opens_no_connection() -> None:
+    """close() racing a call past the client's check: the transport itself opens nothing."""
+    from smsc_soap import ClientClosedError
+    from smsc_soap._http.sync_transport import SyncTransport
+    from smsc_soap._http.types import TransportConfig
+    from tests.reliability.conftest import RawServer, ok_reply, respond
+
+    with RawServer(respond(ok_reply("get_balance"))) as server:
+        transport = SyncTransport(TransportConfig())
+        transport.close()
+        with pytest.raises(ClientClosedError):
+            transport.post(server.url, b"<x/>", {}, time.monotonic() + 5)
+    assert server.connections == 0
