@@ -78,3 +78,19 @@ def test_a_closed_transport_opens_no_connection() -> None:
         with pytest.raises(ClientClosedError):
             transport.post(server.url, b"<x/>", {}, time.monotonic() + 5)
     assert server.connections == 0
+
+
+def test_building_a_client_imports_no_http_stack() -> None:
+    """``SoapSmsc(...)`` imports neither requests nor urllib3 nor ssl: the first call does, when it needs them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, smsc_soap\n"
+        "smsc_soap.SoapSmsc('alex', 'pw', endpoint='http://127.0.0.1:9/x')\n"
+        "print(sorted(m for m in ('requests', 'urllib3', 'ssl', 'httpx') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert out.strip() == "[]"
