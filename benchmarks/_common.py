@@ -32,6 +32,16 @@ class Figure:
         text = f"  {self.name:<52} {value:>12} {self.unit:<8} {self.target:<14} {verdict}"
         return text + (f"  ({self.note})" if self.note else "")
 
+    def row(self) -> str:
+        """The figure as one Markdown table row: figure | value | target | verdict | note."""
+        verdict = "" if self.passed is None else ("pass" if self.passed else "**MISS**")
+        value = f"{self.value:,.3f}" if abs(self.value) < 100 else f"{self.value:,.0f}"
+        name = self.name.strip()
+        if self.name.startswith("  "):
+            name = "… " + name
+        target = self.target if self.passed is not None else ""
+        return f"| {name} | {value} {self.unit} | {target} | {verdict} | {self.note} |"
+
 
 def at_most(name: str, value: float, unit: str, limit: float, note: str = "") -> Figure:
     """A figure that passes when ``value <= limit``."""
