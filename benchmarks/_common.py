@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import sys
 from collections.abc import Callable, Sequence
@@ -40,7 +41,8 @@ class Figure:
         if self.name.startswith("  "):
             name = "… " + name
         target = self.target if self.passed is not None else ""
-        return f"| {name} | {value} {self.unit} | {target} | {verdict} | {self.note} |"
+        row = f"| {name} | {value} {self.unit} | {target} | {verdict} | {self.note} |"
+        return re.sub(r"<(?=[A-Za-z/])", "&lt;", row)  # <error> is text, not an HTML tag
 
 
 def at_most(name: str, value: float, unit: str, limit: float, note: str = "") -> Figure:
