@@ -10,8 +10,6 @@ below them before an exception leaves (:func:`forget_locals`).
 
 from __future__ import annotations
 
-import traceback
-
 from .types import exception_chain
 
 __all__ = ["Envelope", "forget_locals"]
@@ -44,8 +42,27 @@ class Envelope:
 def forget_locals(exc: BaseException) -> None:
     """Clear the locals of the finished frames in ``exc``'s traceback and its whole chain.
 
-    Frames still running (the caller's and everything above it) cannot be cleared and are left alone;
-    they must not hold the raw body themselves.
+    Call it from the frame that catches ``exc``: every frame below that one in ``exc``'s traceback has
+    finished (the exception unwound through it). Frames still running (the caller's and everything above
+    it) cannot be cleared and are left alone; they must not hold the raw body themselves. A generator or
+    coroutine frame met only in a chained exception is left alone too: it may be suspended in another task,
+    and clearing it would close it.
     """
+    from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR, CO_ITERABLE_COROUTINE
+
+    resumable = CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
+    finished: set[int] = set()
+    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    while tb is not None:
+        finished.add(id(tb.tb_frame))
+        tb = tb.tb_next
     for item in exception_chain(exc):
-        traceback.clear_frames(item.__traceback__)
+        tb = item.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if id(frame) in finished or not frame.f_code.co_flags & resumable:
+                try:
+                    frame.clear()
+                except RuntimeError:  # still executing: the caller's frames
+                    pass
+            tb = tb.tb_next

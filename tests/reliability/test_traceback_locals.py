@@ -244,3 +244,37 @@ def test_rendering_finds_a_leak() -> None:
     except KeyboardInterrupt as exc:
         error: BaseException = exc
     assert SENTINEL_PSW in rendered(error, min_frames=2)
+
+
+def test_forget_locals_leaves_suspended_generators_alone() -> None:
+    """A chained exception may carry a frame of a generator suspended elsewhere: it is not closed."""
+    from collections.abc import Generator
+
+    from smsc_soap._http.redact import forget_locals
+
+    def elsewhere() -> Generator[BaseException, None, None]:
+        try:
+            raise ValueError("raised in a generator that then waits")
+        except ValueError as exc:
+            yield exc
+
+    waiting = elsewhere()
+    earlier = next(waiting)
+
+    def below(envelope: bytes) -> None:
+        raise KeyboardInterrupt from earlier
+
+    def boundary() -> BaseException:
+        try:
+            below(b"<psw>" + SENTINEL_PSW.encode() + b"</psw>")
+        except KeyboardInterrupt as exc:
+            forget_locals(exc)
+            return exc
+        raise AssertionError
+
+    error = boundary()
+    assert waiting.gi_frame is not None, "the suspended generator was not closed"
+    below_frame = error.__traceback__.tb_next  # type: ignore[union-attr]
+    assert below_frame is not None and below_frame.tb_frame.f_locals == {}, "below was cleared"
+    with pytest.raises(StopIteration):
+        next(waiting)
