@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -94,3 +95,102 @@ def test_building_a_client_imports_no_http_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert out.strip() == "[]"
+
+
+class _ConnectProxy:
+    """A CONNECT-only HTTP proxy on 127.0.0.1 that tunnels bytes and records what it saw in clear."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.requests: list[bytes] = []
+        self.seen = bytearray()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self.port = int(self._listener.getsockname()[1])
+        self._threads: list[threading.Thread] = []
+        self._accept = threading.Thread(target=self._serve, daemon=True)
+        self._accept.start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            thread = threading.Thread(target=self._tunnel, args=(client,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _tunnel(self, client: socket.socket) -> None:
+        import selectors
+
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            self.requests.append(head)
+            host, _, port = head.split(b" ")[1].decode().rpartition(":")
+            with socket.create_connection((host, int(port)), timeout=10) as upstream:
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                selector = selectors.DefaultSelector()
+                selector.register(client, selectors.EVENT_READ, upstream)
+                selector.register(upstream, selectors.EVENT_READ, client)
+                with selector:
+                    while True:
+                        events = selector.select(timeout=10)
+                        if not events:
+                            return
+                        for key, _ in events:
+                            source: socket.socket = key.fileobj  # type: ignore[assignment]
+                            data = source.recv(65536)
+                            if not data:
+                                return
+                            self.seen += data
+                            key.data.sendall(data)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_https_through_a_connect_proxy(tmp_path: Any) -> None:
+    """proxies={'https': ...}: a CONNECT tunnel, TLS verified end to end, the password never in clear."""
+    import ssl
+
+    import trustme
+
+    from smsc_soap import SoapSmsc
+    from tests.conftest import SENTINEL_PSW
+    from tests.reliability.conftest import RawServer, ok_reply, respond
+
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    proxy = _ConnectProxy()
+    try:
+        with RawServer(respond(ok_reply("get_balance")), tls=context) as server:
+            port = server.port
+            with SoapSmsc(
+                "alex",
+                SENTINEL_PSW,
+                endpoint=server.url,
+                mirrors=[],
+                timeout=10,
+                ca_bundle=str(ca_path),
+                proxies={"https": f"http://127.0.0.1:{proxy.port}"},
+            ) as client:
+                assert client.get_balance().balance
+        assert len(proxy.requests) == 1
+        assert proxy.requests[0].startswith(f"CONNECT 127.0.0.1:{port} ".encode())
+        assert proxy.seen and SENTINEL_PSW.encode() not in proxy.seen
+        assert SENTINEL_PSW.encode() in server.bodies[0]
+    finally:
+        proxy.close()
