@@ -194,3 +194,38 @@ def test_https_through_a_connect_proxy(tmp_path: Any) -> None:
         assert SENTINEL_PSW.encode() in server.bodies[0]
     finally:
         proxy.close()
+
+
+@pytest.fixture(params=["urllib3", "requests"])
+def transport_class(request: pytest.FixtureRequest) -> Any:
+    """The shipped transport and the requests-based one it replaced (kept for the benchmark)."""
+    from smsc_soap._http.requests_transport import RequestsTransport
+    from smsc_soap._http.sync_transport import SyncTransport
+
+    return SyncTransport if request.param == "urllib3" else RequestsTransport
+
+
+def test_both_transports_map_failures_alike(transport_class: Any) -> None:
+    """At the transport seam: a reply, a refused connection (NOT_SENT), a reset after the request and
+    a silent server (UNKNOWN), for the shipped transport and the requests one alike."""
+    from smsc_soap import Delivery, SmscConnectError, SmscTransportError
+    from smsc_soap._http.types import TransportConfig
+    from tests.reliability.conftest import RawServer, free_port, hang, ok_reply, reset, respond
+
+    config = TransportConfig(connect_timeout=1, read_timeout=0.5, deadline=5)
+    transport = transport_class(config)
+    try:
+        with RawServer(respond(ok_reply("get_balance")), reset(), hang(seconds=2)) as server:
+            reply = transport.post(server.url, b"<x/>", {}, time.monotonic() + 5)
+            assert reply.status == 200 and b"<balance>" in reply.body
+            for _ in range(2):  # reset after the request, then a server that never answers
+                with pytest.raises(SmscTransportError) as caught:
+                    transport.post(server.url, b"<x/>", {}, time.monotonic() + 5)
+                assert caught.value.delivery is Delivery.UNKNOWN, repr(caught.value)
+            assert len(server.bodies) == 3
+        refused = f"http://127.0.0.1:{free_port()}/sys/soap.php"
+        with pytest.raises(SmscConnectError) as info:
+            transport.post(refused, b"<x/>", {}, time.monotonic() + 5)
+        assert info.value.delivery is Delivery.NOT_SENT
+    finally:
+        transport.close()
