@@ -193,6 +193,20 @@ def _async_ours(url: str) -> Side:
 
         runner.run(one())
 
+    def batch(start: int, count: int) -> None:
+        """``count`` calls awaited one after another inside one running loop, as an app makes them."""
+
+        async def many() -> None:
+            for i in range(start, start + count):
+                result = await client.send_sms2(
+                    "79999999999", f"Hello, customer {i}!", id=f"a{i}", query={"cost": 3}
+                )
+                assert result.id == f"a{i}"
+
+        runner.run(many())
+
+    call.batch = batch  # type: ignore[attr-defined]
+
     def close() -> None:
         runner.run(client.aclose())
         runner.close()
@@ -203,9 +217,13 @@ def _async_ours(url: str) -> Side:
 def _per_call_us(call: Callable[[int], None], calls: int, offset: list[int]) -> float:
     start = offset[0]
     offset[0] += calls
+    batch = getattr(call, "batch", None)
     began = time.process_time()
-    for i in range(start, start + calls):
-        call(i)
+    if batch is not None:
+        batch(start, calls)
+    else:
+        for i in range(start, start + calls):
+            call(i)
     return (time.process_time() - began) / calls * 1e6
 
 
@@ -263,7 +281,7 @@ def run(quick: bool) -> list[Figure]:
             m["our_transport"] / m["floor_transport"],
             "x",
         ),
-        info("AsyncSoapSmsc.send_sms2, keep-alive HTTP", m["async"], "us/call"),
+        info("AsyncSoapSmsc.send_sms2, keep-alive HTTP, one loop", m["async"], "us/call"),
         info("  ratio async / plain zeep", m["async"] / m["zeep"], "x"),
     ]
 
