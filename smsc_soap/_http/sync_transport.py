@@ -50,11 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SyncTransport", "map_urllib3_error", "past_deadline", "read_body"]
 
-_BASE_HEADERS = {
-    "User-Agent": USER_AGENT,
-    "Accept-Encoding": "identity",
-    "Connection": "keep-alive",
-}
+# HTTP/1.1 keeps connections alive without a Connection header; identity: nothing is inflated.
+_BASE_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
 
 #: Per thread: the deadline of the call in progress, the watchdog tokens it armed, whether a byte left.
 _current = threading.local()
@@ -280,7 +277,12 @@ def read_body(
     chunks: list[bytes] = []
     size = 0
     error: SmscTransportError | None = None
+    declared = headers.get("content-length")
     try:
+        if declared is not None and "transfer-encoding" not in headers:
+            # The usual reply: a length within the limit (checked above). Read it in one go; the
+            # watchdog still bounds the read, and a short body raises (urllib3 enforces the length).
+            return bytes(response.read(decode_content=False))
         while True:
             if time.monotonic() > deadline_at:
                 raise SmscDeadlineExceededError(
