@@ -39,6 +39,7 @@ from .types import (
     RawReply,
     TransportConfig,
     check_reply_headers,
+    connect_failure,
     exception_chain,
     safe_text,
     ssl_context,
@@ -368,7 +369,8 @@ def map_urllib3_error(exc: BaseException, *, after_headers: bool = False) -> Sms
             return SmscTlsError(f"TLS verification failed; nothing was sent ({text})")
         # urllib3's NewConnectionError subclasses ConnectTimeoutError, so it is tested first.
         if has(u3.NewConnectionError, u3.NameResolutionError) and not _is_timeout(chain):
-            return SmscConnectError(f"could not connect; nothing was sent ({text})")
+            reason = connect_failure(chain) or f"could not connect ({text})"
+            return SmscConnectError(f"{reason}; nothing was sent")
         if has(u3.ConnectTimeoutError) or "ConnectTimeout" in names:
             return SmscConnectTimeoutError(f"connecting timed out; nothing was sent ({text})")
         if has(u3.EmptyPoolError):
