@@ -42,8 +42,16 @@ __all__ = ["Protocol", "Request", "limit_key"]
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+_ENVELOPE = f"{{{SOAP11}}}Envelope"
 _BODY = f"{{{SOAP11}}}Body"
 _FAULT = f"{{{SOAP11}}}Fault"
+_XML_MEDIA = frozenset({"text/xml", "application/xml", "application/soap+xml"})
+#: Content-Type headers as servers send them, and their media type (others are parsed per reply).
+_XML_TYPES = {
+    f"{media}{params}": media
+    for media in _XML_MEDIA
+    for params in ("", "; charset=utf-8", "; charset=UTF-8", ";charset=utf-8", ";charset=UTF-8")
+}
 
 Result = SendResult | CostResult | StatusResult | BalanceResult
 
@@ -238,9 +246,9 @@ class Protocol:
         operation = request.operation
         status = reply.status
         body = reply.body
-        stripped = body.lstrip()
-        snippet = functools.partial(_snippet, body, scrub)
-        if not stripped:
+        # Only the head is stripped (a copy of the whole body would cost as much as parsing it).
+        head = body[:80].lstrip() if body[:1].isspace() else body[:80]
+        if not head and not body.strip():
             if status == 200:
                 raise SmscProtocolError(
                     f"{operation} reply is an empty HTTP 200 body",
@@ -249,49 +257,52 @@ class Protocol:
                     http_status=status,
                 )
             raise _http_error(request, reply, "with an empty body")
-        media = reply.headers.get("content-type", "text/xml").split(";")[0].strip().lower()
-        if media not in {"text/xml", "application/xml", "application/soap+xml"} or _looks_html(
-            stripped
-        ):
+        content_type = reply.headers.get("content-type", "text/xml")
+        media = _XML_TYPES.get(content_type)
+        if media is None:
+            media = content_type.split(";")[0].strip().lower()
+        if media not in _XML_MEDIA or _looks_html(head or body.lstrip()):
+            snippet = _snippet(body, scrub)
             if status != 200:
-                raise _http_error(request, reply, f"({media or 'no content type'}): {snippet()}")
+                raise _http_error(request, reply, f"({media or 'no content type'}): {snippet}")
             raise SmscProtocolError(
-                f"{operation} reply is not SOAP ({media or 'no content type'}): {snippet()}",
+                f"{operation} reply is not SOAP ({media or 'no content type'}): {snippet}",
                 operation=operation,
                 delivery=_unknown_if_send(request),
                 http_status=status,
             )
         doc = parse_reply(body)
-        if doc.tag == f"{{{SOAP12}}}Envelope":
-            raise SmscProtocolError(
-                f"{operation} reply is a SOAP 1.2 envelope; the service speaks SOAP 1.1",
-                operation=operation,
-                delivery=_unknown_if_send(request),
-                http_status=status,
-            )
-        if doc.tag != f"{{{SOAP11}}}Envelope":
+        if doc.tag != _ENVELOPE:
+            if doc.tag == f"{{{SOAP12}}}Envelope":
+                raise SmscProtocolError(
+                    f"{operation} reply is a SOAP 1.2 envelope; the service speaks SOAP 1.1",
+                    operation=operation,
+                    delivery=_unknown_if_send(request),
+                    http_status=status,
+                )
             if status != 200:
-                raise _http_error(request, reply, f"(XML, not SOAP): {snippet()}")
+                raise _http_error(request, reply, f"(XML, not SOAP): {_snippet(body, scrub)}")
             raise SmscProtocolError(
-                f"{operation} reply is XML but not a SOAP envelope: {snippet()}",
+                f"{operation} reply is XML but not a SOAP envelope: {_snippet(body, scrub)}",
                 operation=operation,
                 delivery=_unknown_if_send(request),
                 http_status=status,
             )
-        fault = doc.find(f"{_BODY}/{_FAULT}")
-        if fault is not None:
-            raise _fault_error(request, fault, scrub, status)
+        body_el = doc.find(_BODY)
+        children = [] if body_el is None else [c for c in body_el if isinstance(c.tag, str)]
+        for child in children:
+            if child.tag == _FAULT:
+                raise _fault_error(request, child, scrub, status)
         if status != 200:
             raise _http_error(request, reply, "with a SOAP envelope that is not a Fault")
-        op = self._operation(operation)
-        body_el = doc.find(_BODY)
-        children = [c for c in (body_el if body_el is not None else ()) if isinstance(c.tag, str)]
-        responses = [c for c in children if c.tag == op.output_tag]
+        op = self._operations[operation]
+        output_tag = op.output_tag
+        responses = [c for c in children if c.tag == output_tag]
         if len(responses) != 1:
             found = ", ".join(etree.QName(c).localname for c in children) or "nothing"
             raise SmscProtocolError(
                 f"{operation} reply carries {found[:80]} instead of "
-                f"{etree.QName(op.output_tag).localname}",
+                f"{etree.QName(output_tag).localname}",
                 operation=operation,
                 delivery=_unknown_if_send(request),
             )
