@@ -155,7 +155,9 @@ class SyncTransport:
         #: Per headers mapping the SOAP layer hands in (one per namespace): it merged with ours.
         self._headers: dict[int, tuple[Mapping[str, str], dict[str, str]]] = {}
 
-    def _merge_headers(self, headers: Mapping[str, str]) -> tuple[Mapping[str, str], dict[str, str]]:
+    def _merge_headers(
+        self, headers: Mapping[str, str]
+    ) -> tuple[Mapping[str, str], dict[str, str]]:
         merged = (headers, {**_BASE_HEADERS, **headers})
         if len(self._headers) < 16:  # the same few objects call after call; never grows unbounded
             self._headers[id(headers)] = merged
@@ -251,9 +253,13 @@ class SyncTransport:
         cfg = self.config
         pool, target = self._pool_for(url)
         if remaining >= self._timeouts_within:
-            timeout = self._timeout  # the configured timeouts end before the deadline (urllib3 clones it)
+            timeout = (
+                self._timeout
+            )  # the configured timeouts end before the deadline (urllib3 clones it)
         else:
-            timeout = _timeout(min(cfg.connect_timeout, remaining), min(cfg.read_timeout, remaining))
+            timeout = _timeout(
+                min(cfg.connect_timeout, remaining), min(cfg.read_timeout, remaining)
+            )
         all_headers = self._headers.get(id(headers))
         if all_headers is None or all_headers[0] is not headers:
             all_headers = self._merge_headers(headers)
