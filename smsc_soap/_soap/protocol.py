@@ -288,17 +288,21 @@ class Protocol:
                 delivery=_unknown_if_send(request),
                 http_status=status,
             )
-        body_el = doc.find(_BODY)
-        children = [] if body_el is None else [c for c in body_el if isinstance(c.tag, str)]
-        for child in children:
-            if child.tag == _FAULT:
-                raise _fault_error(request, child, scrub, status)
-        if status != 200:
-            raise _http_error(request, reply, "with a SOAP envelope that is not a Fault")
         op = self._operations[operation]
         output_tag = op.output_tag
-        responses = [c for c in children if c.tag == output_tag]
+        # The first Body's children, walked once (no ElementPath): a Fault, and the response element.
+        body_el = next((c for c in doc if c.tag == _BODY), None)
+        responses = []
+        for child in () if body_el is None else body_el:
+            tag = child.tag
+            if tag == _FAULT:
+                raise _fault_error(request, child, scrub, status)
+            if tag == output_tag:
+                responses.append(child)
+        if status != 200:
+            raise _http_error(request, reply, "with a SOAP envelope that is not a Fault")
         if len(responses) != 1:
+            children = [] if body_el is None else [c for c in body_el if isinstance(c.tag, str)]
             found = ", ".join(etree.QName(c).localname for c in children) or "nothing"
             raise SmscProtocolError(
                 f"{operation} reply carries {found[:80]} instead of "
