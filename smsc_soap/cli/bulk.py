@@ -45,8 +45,9 @@ __all__ = ["SPECS"]
 
 #: Seconds between two plain progress lines when stderr is not a terminal.
 PLAIN_PROGRESS_INTERVAL = 10.0
+# The most useful first: a narrow terminal cuts the end (tqdm trims to the width), the bar takes the rest.
 _BAR_FORMAT = (
-    "{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+    "{percentage:3.0f}% {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}] {bar}"
 )
 _PLAIN_FORMAT = (
     "progress: {n_fmt}/{total_fmt} rows ({percentage:.0f}%), {elapsed} elapsed, ETA {remaining}, "
@@ -180,7 +181,7 @@ class Progress:
 
     def _postfix(self, progress: BulkProgress, elapsed: float) -> str:
         rate = progress.items_sent / elapsed if elapsed > 0 else 0.0
-        text = f"sent {progress.items_sent:,} ({rate:.1f} msg/s)"
+        text = f"{rate:.1f} msg/s, sent {progress.items_sent:,}"
         if progress.items_failed:
             text += f", failed {progress.items_failed:,}"
         return text
