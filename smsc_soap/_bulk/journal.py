@@ -130,11 +130,17 @@ _TABLES = ("meta", "batch", "item_error")
 
 
 def check_resumable(path: str | Path) -> None:
-    """Refuse (JournalError) a file that holds no run to resume: missing, empty, not a journal, no run.
+    """Refuse (JournalError) a file that holds no run to resume: missing, empty, not a journal, no run,
+    copied without its ``-wal`` while its run was open, damaged, or in use by another run.
 
-    Reads the file without changing it; the account and the run key are checked when the run opens.
+    Nothing in the run changes; a crashed run's ``-wal`` is folded into the file (and the file marked
+    complete). The account and the run key are checked when the run opens.
     """
-    path = Path(path)
+    Journal(path, resume=True).close()
+
+
+def _check_file(path: Path) -> None:
+    """What can be told before SQLite opens the file."""
     name = path.name
     try:
         size = path.stat().st_size
@@ -144,22 +150,20 @@ def check_resumable(path: str | Path) -> None:
         raise JournalError(f"the journal {name} cannot be read: {exc.strerror}") from None
     if path.is_dir():
         raise JournalError(f"the journal {name} is a directory, not a journal file")
-    wal = _wal_present(path)
     if size == 0:
         hint = (
             "its -wal file is next to it, but the database file itself is empty"
-            if wal
+            if _wal_present(path)
             else f"if it was copied from an interrupted run, copy {name}-wal with it: that run's "
             "records may all be in the -wal file"
         )
         raise JournalError(
             f"the journal {name} is empty: it holds no run to resume ({hint}); nothing was sent"
         )
-    try:
-        # Read-write (without creating): a crashed run's -wal needs recovering to be read.
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
-    except sqlite3.Error as exc:
-        raise JournalError(f"the journal {name} cannot be opened: {exc}") from None
+
+
+def _check_contents(db: sqlite3.Connection, name: str, wal: bool) -> None:
+    """A resume's checks of an open file: our tables, a run, its -wal when it was left open, integrity."""
     try:
         tables = {
             str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -189,8 +193,6 @@ def check_resumable(path: str | Path) -> None:
         raise JournalError(
             f"the journal {name} is damaged or not a journal ({exc}); nothing was sent"
         ) from None
-    finally:
-        db.close()
 
 
 def _wal_present(path: Path) -> bool:
@@ -219,23 +221,39 @@ class Journal:
         self.path = Path(path)
         self._lock_handle: BinaryIO | None = None
         self._bound = False
+        self._usable = False
         if resume:
-            check_resumable(self.path)
-        # Journals hold phones and texts (OTP codes among them): readable by their owner only. SQLite
-        # gives its -wal and -shm files the mode of the database file.
+            _check_file(self.path)
+        else:
+            # Journals hold phones and texts (OTP codes among them): readable by their owner only.
+            # SQLite gives its -wal and -shm files the mode of the database file.
+            try:
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            except FileNotFoundError:
+                raise JournalError(
+                    f"cannot create the journal {self.path}: the directory {self.path.parent} does "
+                    "not exist"
+                ) from None
+            except IsADirectoryError:
+                raise JournalError(f"the journal {self.path} is a directory, not a file") from None
+            except OSError as exc:
+                raise JournalError(f"cannot open the journal {self.path}: {exc.strerror}") from None
+        self._lock()  # before SQLite opens it: a run using it now fails fast, its -wal untouched
+        # Whether a crashed run's write-ahead log is next to the file (see close()).
+        self._wal_at_open = _wal_present(self.path)
         try:
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        except FileNotFoundError:
-            raise JournalError(
-                f"cannot create the journal {self.path}: the directory {self.path.parent} does not "
-                "exist"
-            ) from None
-        except IsADirectoryError:
-            raise JournalError(f"the journal {self.path} is a directory, not a file") from None
-        except OSError as exc:
-            raise JournalError(f"cannot open the journal {self.path}: {exc.strerror}") from None
-        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=rw",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            self._unlock()
+            raise JournalError(f"the journal {self.path.name} cannot be opened: {exc}") from None
         try:
+            if resume:
+                _check_contents(self._db, self.path.name, self._wal_at_open)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=0")
@@ -245,12 +263,12 @@ class Journal:
                 self.set_meta("schema", _SCHEMA_VERSION)
             elif version != _SCHEMA_VERSION:
                 raise JournalError(f"the journal has schema {version}; this version reads 1")
-            self._lock()
+            self._usable = True
         except sqlite3.DatabaseError as exc:
-            self._db.close()
+            self._close_db()
             raise JournalError(f"{self.path.name} is not a usable journal: {exc}") from None
         except BaseException:
-            self._db.close()
+            self._close_db()
             raise
 
     def bind(self, run_key: str, account: AccountDigest | None, *, resume: bool) -> None:
@@ -298,7 +316,10 @@ class Journal:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX: no advisory lock
             return
-        handle = open(self.path, "rb")  # noqa: SIM115 - held open for the journal's lifetime
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - held open for the journal's lifetime
+        except OSError as exc:
+            raise JournalError(f"the journal {self.path.name} cannot be read: {exc}") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -308,12 +329,22 @@ class Journal:
             ) from None
         self._lock_handle = handle
 
-    def close(self) -> None:
-        """Mark the run closed, fold the write-ahead log into the file, close it and release the lock.
+    def _unlock(self) -> None:
+        handle = self._lock_handle
+        if handle is not None:
+            handle.close()
+            self._lock_handle = None
 
-        A closed journal is one file (journal_mode=DELETE); the next run switches it back to WAL.
+    def close(self) -> None:
+        """Mark the journal complete, fold the write-ahead log into the file, close it, release the lock.
+
+        A closed journal is one file (journal_mode=DELETE); the next run switches it back to WAL. A
+        crashed run's log found at open is folded in as well (SQLite does that when the last
+        connection closes), so the file is marked complete then too: only a file copied without its
+        log stays marked open.
         """
-        if self._bound:
+        crashed = self._usable and self._wal_at_open and self.get_meta("closed") == "0"
+        if self._bound or crashed:
             self._bound = False
             try:
                 self.set_meta("closed", "1")
@@ -321,11 +352,11 @@ class Journal:
                 self._db.execute("PRAGMA journal_mode=DELETE").fetchall()
             except sqlite3.Error:  # another reader holds it: the -wal file stays, nothing is lost
                 pass
+        self._close_db()
+
+    def _close_db(self) -> None:
         self._db.close()
-        handle = getattr(self, "_lock_handle", None)
-        if handle is not None:
-            handle.close()
-            self._lock_handle = None
+        self._unlock()
 
     def __enter__(self) -> Journal:
         return self

@@ -209,3 +209,34 @@ def test_time_and_query_are_checked_before_the_journal_exists(
         with pytest.raises(SmscValidationError, match="psw"):
             send_bulk(client, _items(3), journal=journal, query={"psw": "x"})
     assert not journal.exists() and bulk_server.requests == []
+
+
+def test_a_refused_resume_leaves_a_crashed_journal_resumable(tmp_path: Path) -> None:
+    """Opening a crashed journal folds its -wal in; a refused resume (another account) must not make
+    the next, right resume look like a copy without its -wal."""
+    journal = tmp_path / "run.db"
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    book = Journal(journal)
+    try:
+        book.bind("key", lambda salt: "right", resume=False)
+        book.add_batch(
+            message_id="1",
+            first_item=0,
+            end_item=1,
+            messages=1,
+            check_phone="79120000000",
+            request={"query": {}, "list": "79120000000:x"},
+            invalid=[],
+        )
+        for suffix in ("", "-wal"):  # what a crash leaves behind: the file and its log
+            shutil.copy(f"{journal}{suffix}", crashed / f"run.db{suffix}")
+    finally:
+        book.close()
+    copy = crashed / "run.db"
+    with Journal(copy, resume=True) as wrong, pytest.raises(JournalError, match="another account"):
+        wrong.bind("key", lambda salt: "wrong", resume=True)
+    assert not Path(f"{copy}-wal").exists()  # folded into the file, which says so
+    with Journal(copy, resume=True) as right:
+        right.bind("key", lambda salt: "right", resume=True)
+        assert [r.message_id for r in right.unfinished()] == ["1"]
