@@ -322,6 +322,8 @@ class CsvInput:
                 raise SmscValidationError(
                     f"the header of {self.path} is not valid CSV: {exc}", field="file"
                 ) from None
+        if header:  # a BOM kept by an explicit --encoding (utf-16-le, say) is not part of a name
+            header[0] = header[0].lstrip("\ufeff")
         return delimiter, [name.strip() for name in header]
 
     def _check_columns(self) -> None:

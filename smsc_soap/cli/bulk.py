@@ -290,9 +290,8 @@ class _FailedOut:
         self.width = len(source.columns)
         self.rows = 0
         # The input's own encoding and delimiter: fix the rows and run them with the same flags.
-        encoding = "utf-8" if source.encoding == "utf-16" else source.encoding
         self.handle = open(  # noqa: SIM115 - closed by close()
-            path, "w", encoding=encoding, errors="replace", newline=""
+            path, "w", encoding=source.encoding, errors="replace", newline=""
         )
         self.writer = csv.writer(self.handle, delimiter=source.delimiter)
         self.writer.writerow([*source.columns, *_FAILED_COLUMNS])
@@ -575,7 +574,10 @@ def _run(args: argparse.Namespace, ctx: Context, stack: ExitStack) -> int:
     except BulkInterrupted as exc:
         if progress is not None:
             progress.close()
-        _summary(ctx, args, journal, exc.summary, EXIT_INTERRUPTED)
+        written = None
+        if failed_out is not None:
+            written = (failed_out, _write_failures(journal, source, failed_out))
+        _summary(ctx, args, journal, exc.summary, EXIT_INTERRUPTED, written)
         ctx.err("smsc-soap: interrupted; run the same command with --resume to continue")
         return EXIT_INTERRUPTED
     if progress is not None:

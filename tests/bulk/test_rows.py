@@ -190,3 +190,12 @@ def test_phone_text_and_sender_use_the_library_checks(tmp_path: Path) -> None:
     assert fields == ["phones", "mes", "sender", None]
     assert "list[" not in str(rows[0].item) and str(rows[0].item).startswith("line 2: ")
     assert source.digest is not None and source.size == path.stat().st_size
+
+
+def test_an_explicit_encoding_keeps_the_bom_out_of_the_header(tmp_path: Path) -> None:
+    """--encoding utf-16-le on a file with a BOM: the first column is still 'phone'."""
+    path = tmp_path / "people.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"))
+    source = CsvInput(path, template="x", encoding="utf-16-le")
+    assert source.columns == ["phone", "name"] and source.encoding == "utf-16-le"
+    assert _messages(_rows(path, encoding="utf-16-le")) == EXPECTED
