@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import os
 import re
 import string
 from collections.abc import Generator, Mapping
@@ -262,8 +263,11 @@ class CsvInput:
         self.sender = sender
         self.digest: str | None = None
         self.size = 0
+        self._reader: _HashingReader | None = None
         with _open_binary(self.path) as handle:
             head = handle.read(4)
+            #: The file's size when opened, for progress.
+            self.file_size = os.fstat(handle.fileno()).st_size
         self.encoding = self._encoding(head)
         self.delimiter, self.columns = self._header()
         if not self.columns:
@@ -357,7 +361,7 @@ class CsvInput:
         width = len(self.columns)
         index = 0
         with _open_binary(self.path) as handle:
-            raw = _HashingReader(handle)
+            raw = self._reader = _HashingReader(handle)
             with self._text(raw) as text:
                 lines = _Lines(text)
                 next(lines, None)  # the header, checked when the input was opened
@@ -390,6 +394,11 @@ class CsvInput:
                     index += 1
             self.digest = raw.digest.hexdigest()
             self.size = raw.count
+
+    @property
+    def bytes_read(self) -> int:
+        """How many bytes of the file :meth:`rows` has read so far (decoding reads ahead a little)."""
+        return 0 if self._reader is None else self._reader.count
 
     def _item(self, line: int, fields: list[str], width: int) -> ListMessage | SmscValidationError:
         """The message of one record, or why it is invalid (the library's own line check)."""

@@ -305,33 +305,101 @@ class _FailedOut:
         self.handle.close()
 
 
+class CheckProgress:
+    """Progress of the checking pass, by bytes of the file: a transient bar on a terminal, else a
+    plain line every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        size: int,
+        *,
+        terminal: bool,
+        width: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = PLAIN_PROGRESS_INTERVAL,
+    ) -> None:
+        from tqdm import tqdm
+
+        self.stream = stream
+        self.size = size
+        self.clock = clock
+        self.interval = interval
+        self.last = clock()
+        self.bar: Any = None
+        if terminal:
+            self.bar = tqdm(
+                total=size,
+                file=stream,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc="checking rows",
+                leave=False,
+                ncols=width,
+                dynamic_ncols=width is None,
+                bar_format="{desc}: {percentage:3.0f}% {n_fmt}/{total_fmt} [{elapsed}<{remaining}] {bar}",
+                mininterval=0.5,
+            )
+
+    def __call__(self, rows: int, bytes_read: int) -> None:
+        done = min(bytes_read, self.size)
+        if self.bar is not None:
+            self.bar.update(max(0, done - self.bar.n))
+            return
+        now = self.clock()
+        if now - self.last >= self.interval:
+            self.last = now
+            share = f", {done / self.size:.0%} of the file" if self.size else ""
+            self.stream.write(f"checking rows: {rows:,} read{share}\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Remove the bar (a terminal)."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def _checked_items(
-    rows: Iterable[Row], failed_out: _FailedOut | None
+    rows: Iterable[Row],
+    source: CsvInput,
+    failed_out: _FailedOut | None,
+    progress: CheckProgress | None,
 ) -> Iterator[Any]:  # ListMessage | SmscValidationError
     from .._exceptions import SmscValidationError
 
-    for row in rows:
+    for count, row in enumerate(rows, 1):
         if failed_out is not None and isinstance(row.item, SmscValidationError):
             failed_out.write(row, "", None, str(row.item))
+        if progress is not None and count % 256 == 0:
+            progress(count, source.bytes_read)
         yield row.item
 
 
 def _check_pass(
-    args: argparse.Namespace, source: CsvInput, failed_out: Path | None
+    args: argparse.Namespace, ctx: Context, source: CsvInput, failed_out: Path | None
 ) -> BulkEstimate:
     """Read and check every row (flat memory); write the invalid ones to ``--failed-out``."""
     from .._bulk.session import estimate_bulk
 
+    progress = (
+        None
+        if args.quiet or args.no_progress
+        else CheckProgress(ctx.stderr, source.file_size, terminal=_isatty(ctx.stderr))
+    )
     writer = _FailedOut(failed_out, source) if failed_out is not None else None
     try:
         with closing(source.rows()) as rows:
             return estimate_bulk(
-                _checked_items(rows, writer),
+                _checked_items(rows, source, writer, progress),
                 price_per_part=_price(args),
                 batch_size=args.batch_size,
                 max_batch_chars=args.max_batch_chars,
             )
     finally:
+        if progress is not None:
+            progress.close()
         if writer is not None:
             writer.close()
 
@@ -535,7 +603,7 @@ def _run(args: argparse.Namespace, ctx: Context, stack: ExitStack) -> int:
         sender_column=args.sender_column,
         sender=args.sender,
     )
-    estimate = _check_pass(args, source, failed_out)
+    estimate = _check_pass(args, ctx, source, failed_out)
     invalid = estimate.items - estimate.valid
     refused = invalid > 0 and not args.skip_invalid
     if args.dry_run:

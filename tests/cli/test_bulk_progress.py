@@ -118,3 +118,26 @@ def test_a_real_run_in_a_60_column_terminal_never_wraps(
     segments = _segments(shown)
     assert segments and all(len(s) <= 60 for s in segments), segments
     assert "3000/3000" in segments[-1]
+
+
+def test_the_checking_pass_reports_by_bytes() -> None:
+    """The checking pass: a transient bar of bytes on a terminal, a plain line per 10 s elsewhere."""
+    from smsc_soap.cli.bulk import CheckProgress
+
+    stream = io.StringIO()
+    progress = CheckProgress(stream, 1 << 20, terminal=True, width=60)
+    for step in range(1, 17):
+        progress(step * 1000, step * 65536)
+    progress.close()
+    segments = _segments(stream.getvalue())
+    assert any("checking rows" in s for s in segments) and all(len(s) <= 60 for s in segments)
+    plain = io.StringIO()
+    clock = FakeClock()
+    progress = CheckProgress(plain, 1000, terminal=False, clock=clock)
+    for second in range(25):
+        clock.now = 1000.0 + second
+        progress(second * 100, second * 40)
+    assert plain.getvalue().splitlines() == [
+        "checking rows: 1,000 read, 40% of the file",
+        "checking rows: 2,000 read, 80% of the file",
+    ]
