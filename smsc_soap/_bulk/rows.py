@@ -48,7 +48,23 @@ _BOMS: Final = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_UNDECODED = re.compile("[\udc80-\udcff]")
+_UNDECODED = re.compile("[\udc00-\udcff]")
+_BAD_BYTES: Final = "smsc-soap-bad-bytes"
+
+
+def _bad_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: each byte the codec cannot decode becomes U+DC00 + its value.
+
+    Like ``surrogateescape``, but for every byte value (UTF-16's bad bytes may be below 0x80), so a
+    bad byte never raises: the row that holds it is reported invalid instead.
+    """
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + byte) for byte in bad), error.end
+
+
+codecs.register_error(_BAD_BYTES, _bad_bytes)
 _LIST_PREFIX = re.compile(r"list\[\d+\]\.?")
 _LIST_FIELD = re.compile(r"list\[\d+\]\.(\w+)")
 _ENCODING_HINT = (
@@ -287,13 +303,13 @@ class CsvInput:
         return given
 
     def _text(self, raw: Any) -> IO[str]:
-        """Decode ``raw`` (a binary file or a :class:`_HashingReader`); bad bytes become surrogates."""
+        """Decode ``raw`` (a binary file or a :class:`_HashingReader`); bad bytes become lone surrogates."""
         import io
 
         return io.TextIOWrapper(
             raw,
             encoding=self.encoding,
-            errors="surrogateescape",
+            errors=_BAD_BYTES,
             newline="",
         )
 

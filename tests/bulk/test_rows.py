@@ -199,3 +199,17 @@ def test_an_explicit_encoding_keeps_the_bom_out_of_the_header(tmp_path: Path) ->
     source = CsvInput(path, template="x", encoding="utf-16-le")
     assert source.columns == ["phone", "name"] and source.encoding == "utf-16-le"
     assert _messages(_rows(path, encoding="utf-16-le")) == EXPECTED
+
+
+def test_bad_utf16_is_an_invalid_row_not_a_crash(tmp_path: Path) -> None:
+    """A lone surrogate and a truncated last code unit in UTF-16: invalid rows, never an exception."""
+    path = tmp_path / "people.csv"
+    good = "phone,name\n79120000001,Иван\n".encode("utf-16-le")
+    lone = "79120000002,П".encode("utf-16-le") + b"\x00\xd8" + "\n".encode("utf-16-le")
+    tail = "79120000003,Анна\n".encode("utf-16-le") + b"7"  # an odd byte at the end
+    path.write_bytes(codecs.BOM_UTF16_LE + good + lone + tail)
+    rows = _rows(path)
+    assert isinstance(rows[0].item, ListMessage)
+    assert "is not valid utf-16" in str(rows[1].item) and "byte 0x00" in str(rows[1].item)
+    assert isinstance(rows[2].item, ListMessage)
+    assert len(rows) == 4 and "not valid utf-16" in str(rows[3].item)
