@@ -377,6 +377,21 @@ def _checked_items(
         yield row.item
 
 
+def _send_items(rows: Iterable[Row], *, skip_invalid: bool) -> Iterator[Any]:
+    """The items of the sending pass; a row found invalid now (the file changed since the check)
+    stops the run unless --skip-invalid: the rows before it are sent and journaled."""
+    from .._exceptions import SmscValidationError
+
+    for row in rows:
+        if isinstance(row.item, SmscValidationError) and not skip_invalid:
+            raise SmscValidationError(
+                f"the file changed while the run was reading it ({row.item}); the run stopped: "
+                "the rows before it were sent and are in the journal",
+                field="file",
+            )
+        yield row.item
+
+
 def _check_pass(
     args: argparse.Namespace, ctx: Context, source: CsvInput, failed_out: Path | None
 ) -> BulkEstimate:
@@ -628,7 +643,7 @@ def _run(args: argparse.Namespace, ctx: Context, stack: ExitStack) -> int:
         with closing(source.rows()) as rows:
             summary = send_bulk(
                 client,
-                (row.item for row in rows),
+                _send_items(rows, skip_invalid=args.skip_invalid),
                 journal=journal,
                 resume=args.resume,
                 concurrency=args.concurrency,

@@ -294,3 +294,26 @@ def test_json_errors_carry_ok_and_exit_code(bulk_server: EmulatorServer, tmp_pat
     data = json.loads(out)
     assert code == 2 and data["ok"] is False and data["exit_code"] == 2
     assert "is empty" in data["error"]["message"]
+
+
+def test_a_file_changed_after_the_check_stops_the_run(
+    bulk_server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row that turns invalid between the check and the send stops the run there (exit 2)."""
+    import smsc_soap.cli.bulk as bulk_cli
+
+    path = write_csv(tmp_path / "people.csv", 300)
+    checked = bulk_cli._check_pass
+
+    def check_then_spoil(*args: object) -> object:
+        estimate = checked(*args)  # type: ignore[arg-type]
+        path.write_bytes(path.read_bytes().replace(b"79120000250", b"7912000025x"))
+        return estimate
+
+    monkeypatch.setattr(bulk_cli, "_check_pass", check_then_spoil)
+    journal = tmp_path / "run.db"
+    args = ("bulk", str(path), "--template", TEMPLATE, "--journal", str(journal))
+    code, _, err = _cli(*args, "--batch-size", "50", "--concurrency", "1", env=_env(bulk_server))
+    assert code == 2 and "the file changed" in err and "line 252" in err
+    assert len(bulk_server.messages) <= 250
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["people.csv", "run.db"]  # closed
