@@ -776,6 +776,9 @@ def send_bulk(
     temporary one is used. ``query`` adds parameters to every request (``cost=3`` and ``err=1`` are
     added unless given). An item that is a :class:`SmscValidationError` counts as an invalid item.
     Ctrl-C lets the requests in flight finish, records them, and raises :class:`BulkInterrupted`.
+    The journal is bound to the client's account: a resume under another account, or of a file that
+    holds no run (empty, not a journal, damaged, copied without its ``-wal``), raises
+    :class:`JournalError` before anything is sent.
     """
     with _open_session(
         journal,
