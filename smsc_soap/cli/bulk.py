@@ -635,7 +635,8 @@ def _run(args: argparse.Namespace, ctx: Context, stack: ExitStack) -> int:
         )
         return _estimate_report(ctx, args, estimate, EXIT_USAGE, headline, failed_out)
     quiet = args.quiet or args.no_progress
-    progress = None if quiet else Progress(ctx.stderr, estimate.items, terminal=_isatty(ctx.stderr))
+    show = not quiet and estimate.items > 0
+    progress = Progress(ctx.stderr, estimate.items, terminal=_isatty(ctx.stderr)) if show else None
     if progress is not None:
         stack.callback(progress.close)
     client = stack.enter_context(make_client(args, ctx))
