@@ -213,3 +213,14 @@ def test_bad_utf16_is_an_invalid_row_not_a_crash(tmp_path: Path) -> None:
     assert "is not valid utf-16" in str(rows[1].item) and "byte 0x00" in str(rows[1].item)
     assert isinstance(rows[2].item, ListMessage)
     assert len(rows) == 4 and "not valid utf-16" in str(rows[3].item)
+
+
+def test_a_cp1251_header_hints_at_the_encoding(tmp_path: Path) -> None:
+    """Cyrillic column names saved as Windows-1251: the header itself is refused, naming --encoding."""
+    path = tmp_path / "people.csv"
+    path.write_bytes("телефон;имя\n79120000001;Иван\n".encode("cp1251"))
+    with pytest.raises(SmscValidationError, match="--encoding cp1251") as info:
+        CsvInput(path, template="x", phone_column="телефон")
+    assert info.value.field == "encoding"
+    source = CsvInput(path, template="{имя}", phone_column="телефон", encoding="cp1251")
+    assert source.delimiter == ";" and source.columns == ["телефон", "имя"]
