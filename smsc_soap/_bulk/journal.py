@@ -343,16 +343,17 @@ class Journal:
         connection closes), so the file is marked complete then too: only a file copied without its
         log stays marked open.
         """
-        crashed = self._usable and self._wal_at_open and self.get_meta("closed") == "0"
-        if self._bound or crashed:
-            self._bound = False
-            try:
+        bound, self._bound = self._bound, False
+        try:
+            crashed = self._usable and self._wal_at_open and self.get_meta("closed") == "0"
+            if bound or crashed:
                 self.set_meta("closed", "1")
                 self._checkpoint()
                 self._db.execute("PRAGMA journal_mode=DELETE").fetchall()
-            except sqlite3.Error:  # another reader holds it: the -wal file stays, nothing is lost
-                pass
-        self._close_db()
+        except sqlite3.Error:  # another reader holds it: the -wal file stays, nothing is lost
+            pass
+        finally:
+            self._close_db()
 
     def _close_db(self) -> None:
         self._db.close()
