@@ -427,6 +427,10 @@ class CsvInput:
                     f"0x{ord(bad.group()) - 0xDC00:02X}); {_ENCODING_HINT}",
                     field="encoding",
                 )
+        if any(len(value) > MAX_FIELD for value in fields):  # whatever csv.field_size_limit() is
+            return SmscValidationError(
+                f"line {line}: a field is longer than {MAX_FIELD // 1024} KiB", field="row"
+            )
         if len(fields) != width:
             more = "more" if len(fields) > width else "fewer"
             return SmscValidationError(

@@ -224,3 +224,17 @@ def test_a_cp1251_header_hints_at_the_encoding(tmp_path: Path) -> None:
     assert info.value.field == "encoding"
     source = CsvInput(path, template="{имя}", phone_column="телефон", encoding="cp1251")
     assert source.delimiter == ";" and source.columns == ["телефон", "имя"]
+
+
+def test_the_field_limit_holds_whatever_the_csv_module_allows(tmp_path: Path) -> None:
+    """A program that raised csv.field_size_limit still gets 128 KiB fields refused."""
+    import csv
+
+    path = tmp_path / "people.csv"
+    path.write_text(f"phone,name\n79120000001,{'я' * (MAX_FIELD + 1)}\n", encoding="utf-8")
+    old = csv.field_size_limit(10 * MAX_FIELD)
+    try:
+        rows = _rows(path)
+    finally:
+        csv.field_size_limit(old)
+    assert "longer than 128 KiB" in str(rows[0].item)
