@@ -32,7 +32,7 @@ from .common import (
     add_connection_arguments,
     exit_code_for,
     make_client,
-    parse_pairs,
+    parse_options,
     run_command,
     table,
 )
@@ -588,8 +588,9 @@ def _run(args: argparse.Namespace, ctx: Context, stack: ExitStack) -> int:
     if stdin and not args.journal and not args.dry_run:
         raise SmscValidationError("reading stdin needs --journal", field="journal")
     _price(args)
-    # --time, --sender and -o, checked by the library's own send checks before any journal exists.
-    query = parse_pairs(args.option, "--option")
+    # -o through SendOptions (errors name the flag), then --time, --sender and the query by the
+    # library's own send checks: all before any journal exists.
+    query = parse_options("send_sms2", (), args.option).as_query("send_sms2")
     check_run_request({"query": query, "sender": args.sender, "time": args.time})
     journal = Path(args.journal) if args.journal else Path(f"{args.file}.journal.db")
     if not args.dry_run:
