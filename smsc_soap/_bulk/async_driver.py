@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._exceptions import SmscError
 from .batcher import DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_MAX_BATCH_CHARS, Item
+from .journal import account_digest
 from .ledger import BulkProgress, BulkSummary
 from .plan import Batch, Outcome, Plan, Send, Sleep, Status, Step, send_args
 from .session import BulkInterrupted, Session, _open_session, _summary
@@ -206,6 +207,7 @@ async def send_bulk_async(
         on_progress=on_progress,
         retry_delay=retry_delay,
         max_attempts=max_attempts,
+        account=account_digest(client),
     ) as (session, start):
         interrupted = False
         try:
