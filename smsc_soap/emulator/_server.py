@@ -257,6 +257,7 @@ class EmulatorServer:
             self._pusher.stop()
         if httpd is None:
             return
+        self.app.abandon()
         httpd.shutdown()
         httpd.close_connections()
         httpd.server_close()
@@ -323,6 +324,19 @@ class EmulatorServer:
             self.app.faults.add(plan)
 
     @property
+    def held(self) -> int:
+        """How many requests wait on a :meth:`FaultPlan.hold` plan now."""
+        return self.app.held
+
+    def wait_held(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until at least ``count`` requests wait on a hold plan; False on timeout."""
+        return self.app.wait_held(count, timeout)
+
+    def release(self) -> int:
+        """Let every request waiting on a hold plan go on; return how many there were."""
+        return self.app.release()
+
+    @property
     def apikey_element(self) -> bool:
         """Whether the served contract declares an ``apikey`` element (else it is ignored)."""
         return self.contract.apikey_element
@@ -359,15 +373,20 @@ class EmulatorServer:
         return now
 
     def reset(self) -> None:
-        """Restore accounts, forget messages, logs, limits and faults, and rewind a ManualClock."""
-        self.emulator.reset()
-        if isinstance(self.emulator.clock, ManualClock):
-            self.emulator.clock.reset()
-        self.app.reset()
-        if self._httpd is not None:
-            self._httpd.handler_errors.clear()
-        if self._pusher is not None:
-            self._pusher.reset()
+        """Restore accounts, forget messages, logs, limits and faults, and rewind a ManualClock.
+
+        Requests still waiting on latency or a hold plan (a client gave up on them) are dropped
+        unprocessed, and those in progress finish first: nothing from before the reset lands after it.
+        """
+        with self.app.paused():
+            self.emulator.reset()
+            if isinstance(self.emulator.clock, ManualClock):
+                self.emulator.clock.reset()
+            self.app.reset()
+            if self._httpd is not None:
+                self._httpd.handler_errors.clear()
+            if self._pusher is not None:
+                self._pusher.reset()
 
     def check(self) -> None:
         """Re-raise the first error raised inside the server thread, if any."""
