@@ -9,8 +9,7 @@ import pytest
 
 import smsc_soap as s
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer, FaultPlan
-
-from .conftest import MakeClient
+from tests.helpers.clients import MakeClient
 
 PHONE = "79991234567"
 

@@ -14,11 +14,11 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import smsc_soap as s
+from tests.helpers.clients import MakeClient
 
 from ..test_envelopes import CALLS, GOLDEN
 from ..test_replies import CALL, ERROR_CASES, SENDS
 from ..wire import canonical, php_fault, php_reply
-from .conftest import MakeClient
 
 PATH = "/sys/soap.php"
 

@@ -9,7 +9,7 @@ import time
 import zlib
 
 from smsc_soap import SmscError, SoapSmsc
-from tests.reliability.conftest import RawServer, respond
+from tests.helpers.raw_server import RawServer, respond
 from tests.reliability.scenarios import XML_DECL, billion_laughs, reply, stream
 from tests.wire import php_reply
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import smsc_soap as s
-from tests.reliability.conftest import Behaviour, Conn, drip, hang, raw, reset, respond
+from tests.helpers.raw_server import Behaviour, Conn, drip, hang, raw, reset, respond
 from tests.wire import php_fault, php_reply
 
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'

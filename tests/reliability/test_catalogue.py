@@ -11,8 +11,9 @@ import pytest
 
 import smsc_soap as s
 from smsc_soap import SoapSmsc
-from tests.conftest import SENTINEL_PSW
-from tests.reliability.conftest import FakeSleep, RawServer, respond, send
+from tests.helpers.fakes import FakeSleep
+from tests.helpers.raw_server import RawServer, respond, send
+from tests.helpers.secrets import SENTINEL_PSW
 from tests.reliability.leaks import find, run
 from tests.reliability.scenarios import SCENARIOS, Scenario
 

@@ -18,15 +18,9 @@ import trustme
 import smsc_soap as s
 from smsc_soap import SoapSmsc
 from smsc_soap._http.types import TransportConfig
-from tests.conftest import SENTINEL_PSW
-from tests.reliability.conftest import (
-    FakeSleep,
-    RawServer,
-    free_port,
-    ok_reply,
-    respond,
-    send,
-)
+from tests.helpers.fakes import FakeSleep
+from tests.helpers.raw_server import RawServer, free_port, ok_reply, respond, send
+from tests.helpers.secrets import SENTINEL_PSW
 from tests.reliability.leaks import find, run
 
 

@@ -17,7 +17,7 @@ from smsc_soap._reliability.policy import (
     retryable,
     status_says_missing,
 )
-from tests.reliability.conftest import FakeClock, PinnedPolicy
+from tests.helpers.fakes import FakeClock, PinnedPolicy
 
 REFUSED = s.SmscConnectError("refused")
 TIMEOUT = s.SmscReadTimeoutError("read timeout", delivery=Delivery.UNKNOWN)

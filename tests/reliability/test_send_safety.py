@@ -11,17 +11,8 @@ import smsc_soap as s
 from smsc_soap import SoapSmsc
 from smsc_soap._exceptions import SendConfirmedError
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer, FaultPlan
-from tests.reliability.conftest import (
-    PHONE,
-    FakeClock,
-    FakeSleep,
-    PinnedPolicy,
-    RawServer,
-    ok_reply,
-    reset,
-    respond,
-    send,
-)
+from tests.helpers.fakes import FakeClock, FakeSleep, PinnedPolicy
+from tests.helpers.raw_server import PHONE, RawServer, ok_reply, reset, respond, send
 from tests.wire import php_reply
 
 
@@ -213,7 +204,7 @@ def test_refused_send_is_retried_with_the_same_bytes(
     make_client: Callable[..., SoapSmsc], sleeper: FakeSleep
 ) -> None:
     """Refused twice, then the server comes up on that port: one request arrives, identical id."""
-    from tests.reliability.conftest import free_port
+    from tests.helpers.raw_server import free_port
 
     port = free_port()
     servers: list[RawServer] = []
@@ -236,7 +227,7 @@ def test_refused_send_is_retried_with_the_same_bytes(
 
 def test_mirror_takes_reads_and_unsent_sends(make_client: Callable[..., SoapSmsc]) -> None:
     """Primary refuses; the mirror (another 127.0.0.1 port) answers reads and never-sent sends."""
-    from tests.reliability.conftest import free_port
+    from tests.helpers.raw_server import free_port
 
     primary = f"http://127.0.0.1:{free_port()}/sys/soap.php"
     with RawServer(respond(ok_reply("get_balance")), respond(ok_reply("send_sms"))) as mirror:
@@ -248,7 +239,7 @@ def test_mirror_takes_reads_and_unsent_sends(make_client: Callable[..., SoapSmsc
 
 def test_no_mirror_after_a_possible_send(make_client: Callable[..., SoapSmsc]) -> None:
     """Primary reads the body, then times out: SendOutcomeUnknownError, the mirror gets nothing."""
-    from tests.reliability.conftest import hang
+    from tests.helpers.raw_server import hang
 
     with RawServer(hang(seconds=2)) as primary, RawServer(respond(ok_reply("send_sms"))) as mirror:
         client = make_client(primary.url, mirrors=[mirror.url], read_timeout=0.3)
@@ -262,7 +253,7 @@ def test_reconcile_goes_to_the_host_that_may_hold_the_message(
     make_client: Callable[..., SoapSmsc],
 ) -> None:
     """Primary refused, the mirror lost the reply: status and resend go to the mirror only."""
-    from tests.reliability.conftest import free_port
+    from tests.helpers.raw_server import free_port
 
     primary = f"http://127.0.0.1:{free_port()}/sys/soap.php"
     with RawServer(

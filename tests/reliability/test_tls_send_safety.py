@@ -17,8 +17,9 @@ import pytest
 import trustme
 
 from smsc_soap import AsyncSoapSmsc, Delivery, SmscError, SoapSmsc
-from tests.conftest import SENTINEL_PSW
-from tests.reliability.conftest import Behaviour, Conn, PinnedPolicy, RawServer, hang, reset
+from tests.helpers.fakes import PinnedPolicy
+from tests.helpers.raw_server import Behaviour, Conn, RawServer, hang, reset
+from tests.helpers.secrets import SENTINEL_PSW
 
 PHONE = "79991234567"
 
