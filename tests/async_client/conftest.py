@@ -27,10 +27,7 @@ def _awaitable(sleep: Callable[[float], None]) -> Callable[[float], Awaitable[No
 
 @pytest.fixture
 def fake_sleep() -> FakeSleep:
-    """A sleep that returns at once, records each delay and advances its own clock (``.clock``).
-
-    Pass ``sleep=fake_sleep, clock=fake_sleep.clock`` to ``make_client`` (either kind of client).
-    """
+    """A sleep that returns at once, records each delay and advances its own clock (``.clock``)."""
     return FakeSleep()
 
 
@@ -41,12 +38,17 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_client(kind: str) -> Iterator[MakeClient]:
-    """Build a SoapSmsc, or a Blocking-wrapped AsyncSoapSmsc, with SoapSmsc's arguments; closed after."""
+def make_client(kind: str, fake_sleep: FakeSleep) -> Iterator[MakeClient]:
+    """Build a SoapSmsc, or a Blocking-wrapped AsyncSoapSmsc, with SoapSmsc's arguments; closed after.
+
+    Retry back-offs and the reconcile delay go to ``fake_sleep`` (which records them) unless the
+    test passes its own ``sleep``; the clock stays real, as the timeouts under test are real.
+    """
     made: list[Any] = []
 
     def make(*args: Any, **kwargs: Any) -> Any:
         client: Any
+        kwargs.setdefault("sleep", fake_sleep)
         if kind == "sync":
             client = SoapSmsc(*args, **kwargs)
         else:
