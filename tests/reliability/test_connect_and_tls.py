@@ -87,7 +87,8 @@ def test_connect_timeout_is_not_sent(
     )
     started = time.monotonic()
     _, error = run(lambda: send(client))
-    assert time.monotonic() - started < 1.5
+    # Ended by the connect timeout, not the 5 s default; the margin is for a loaded machine.
+    assert time.monotonic() - started < 4
     assert isinstance(error, s.SmscConnectTimeoutError), repr(error)
     assert error.delivery is s.Delivery.NOT_SENT and error.retry_safe
     _check_no_leak(error, caplog, client)
@@ -269,6 +270,7 @@ def test_tls_to_a_plain_port_is_not_sent(make_client: Callable[..., SoapSmsc]) -
     with RawServer(respond(ok_reply("send_sms"))) as server:
         client = make_client(
             server.url.replace("http://", "https://"),
+            connect_timeout=0.3,  # the server never answers the handshake: short still holds
             retry=s.RetryPolicy(max_attempts=1, send_max_attempts=1),
         )
         _, error = run(lambda: send(client))

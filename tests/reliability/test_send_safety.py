@@ -11,7 +11,7 @@ import smsc_soap as s
 from smsc_soap import SoapSmsc
 from smsc_soap._exceptions import SendConfirmedError
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer, FaultPlan
-from tests.helpers.fakes import FakeClock, FakeSleep, PinnedPolicy
+from tests.helpers.fakes import FakeClock, FakeSleep, PinnedPolicy, wait_until
 from tests.helpers.raw_server import PHONE, RawServer, ok_reply, reset, respond, send
 from tests.wire import php_reply
 
@@ -66,7 +66,7 @@ def test_lost_reply_never_becomes_two_messages(
     [
         FaultPlan.truncated_xml(operations=["send"]),
         FaultPlan.http_error(502, "bad gateway", operations=["send"], after_processing=True),
-        FaultPlan.latency(3000, operations=["send"]),
+        FaultPlan.latency(60_000, operations=["send"]),  # dropped unprocessed at the next reset
     ],
     ids=["truncated", "502-after-processing", "slow-reply"],
 )
@@ -74,7 +74,7 @@ def test_processed_send_with_broken_reply_is_sent_once(
     smsc_emulator: EmulatorServer, emulated: Callable[..., SoapSmsc], plan: FaultPlan
 ) -> None:
     """Truncated, 5xx-after-processing or too slow: unknown outcome, never a second request."""
-    client = emulated(read_timeout=0.5)
+    client = emulated(read_timeout=0.2)  # the slow reply comes a minute later: short holds
     smsc_emulator.inject(plan)
     with pytest.raises(s.SendOutcomeUnknownError):
         client.send_sms(PHONE, "pay once", id="order-2")
@@ -246,6 +246,7 @@ def test_no_mirror_after_a_possible_send(make_client: Callable[..., SoapSmsc]) -
         with pytest.raises(s.SendOutcomeUnknownError) as info:
             send(client)
         assert isinstance(info.value.reason, s.SmscReadTimeoutError)
+        wait_until(lambda: primary.connections, timeout=10)  # its handler may lag on a busy machine
     assert primary.connections == 1 and mirror.connections == 0
 
 
