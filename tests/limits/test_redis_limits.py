@@ -212,7 +212,10 @@ def test_thirty_processes_never_have_more_than_14_in_flight(redis_url: str, tmp_
 
 @pytest.mark.slow
 def test_a_killed_worker_does_not_leak_its_slots(redis_url: str) -> None:
-    """A worker SIGKILLed while holding 14 slots blocks others only until its leases run out."""
+    """A worker SIGKILLed while holding 14 slots blocks others only until its leases run out.
+
+    Slow on purpose (about 5 s): leases expire on Redis's own clock, which no test can move.
+    """
     emulator = Emulator([default_account()], clock=ManualClock())
     with EmulatorServer(emulator, latency_ms=30_000) as server:
         worker = _worker("hold", server.url, redis_url, "14")
