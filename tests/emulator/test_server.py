@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -19,6 +18,7 @@ from smsc_soap.emulator import (
     SystemClock,
     default_account,
 )
+from tests.helpers.fakes import wait_until
 
 NS = "https://smsc.ru/sys/soap.php"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -245,8 +245,7 @@ def test_stop_drops_waiting_requests() -> None:
         server.inject(FaultPlan.latency(60_000, operations=["send_sms"]))
         with ThreadPoolExecutor(1) as pool:
             waiting = pool.submit(post, server, SEND)
-            while not server.requests:
-                time.sleep(0.01)
+            wait_until(lambda: server.requests, what="the send to arrive")
             server.stop()
             with pytest.raises(requests.ConnectionError):
                 waiting.result()
