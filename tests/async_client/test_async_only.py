@@ -10,8 +10,7 @@ import pickle
 import pytest
 
 import smsc_soap as s
-from smsc_soap import SoapSmsc
-from smsc_soap._client.async_client import AsyncSoapSmsc
+from smsc_soap import AsyncSoapSmsc, SoapSmsc
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer, FaultPlan
 
 OPERATIONS = [

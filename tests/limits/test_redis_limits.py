@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from smsc_soap import CircuitOpenError, IpBlockedError, RateLimitedError, SoapSmsc
-from smsc_soap._reliability.redis_limits import RedisLimitsStore
+from smsc_soap import CircuitOpenError, IpBlockedError, RateLimitedError, RedisLimitsStore, SoapSmsc
 from smsc_soap.emulator import (
     TEST_LOGIN,
     TEST_PASSWORD,

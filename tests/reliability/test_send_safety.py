@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 import smsc_soap as s
-from smsc_soap import SoapSmsc
-from smsc_soap._exceptions import SendConfirmedError
+from smsc_soap import SendConfirmedError, SoapSmsc
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer, FaultPlan
 from tests.helpers.fakes import FakeClock, FakeSleep, PinnedPolicy, wait_until
 from tests.helpers.raw_server import PHONE, RawServer, ok_reply, reset, respond, send
