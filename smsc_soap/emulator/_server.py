@@ -23,6 +23,7 @@ from ._clock import ManualClock
 from ._contract import Contract
 from ._faults import ConnectionDropped, FaultPlan, Faults
 from ._model import Emulator, Message
+from ._serving import ServeLoop
 from ._wire import PATH, RequestRecord, SoapApp
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ class EmulatorServer:
         self._bind = bind
         self._port = port
         self._httpd: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: ServeLoop | None = None
         self._pusher: CallbackPusher | None = None
         if callback_url is not None:
             self.set_callback(
@@ -239,31 +240,24 @@ class EmulatorServer:
             raise RuntimeError("the emulator server is already running")
         httpd = _HttpServer((self._bind, self._port), self.app, self.max_connections)
         self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"smsc-emulator-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._loop = ServeLoop(httpd, name=f"smsc-emulator-{self.port}").start()
         if self._pusher is not None:
             self._pusher.start()
         return self
 
     def stop(self) -> None:
         """Stop serving, close open connections and the socket, and join the thread."""
-        httpd, thread = self._httpd, self._thread
+        httpd, loop = self._httpd, self._loop
         if self._pusher is not None:
             self._pusher.stop()
         if httpd is None:
             return
         self.app.abandon()
-        httpd.shutdown()
+        if loop is not None:
+            loop.stop()
         httpd.close_connections()
         httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._httpd = self._thread = None
+        self._httpd = self._loop = None
 
     @property
     def running(self) -> bool:

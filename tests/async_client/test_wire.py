@@ -15,6 +15,7 @@ from werkzeug import Request, Response
 
 import smsc_soap as s
 from tests.helpers.clients import MakeClient
+from tests.helpers.httpserver import QuickStopHTTPServer
 
 from ..test_envelopes import CALLS, GOLDEN
 from ..test_replies import CALL, ERROR_CASES, SENDS
@@ -277,7 +278,7 @@ def test_untrusted_tls_certificate(make_client: MakeClient) -> None:
     ca = trustme.CA()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server = QuickStopHTTPServer(host="127.0.0.1", port=0, ssl_context=context)
     server.start()
     try:
         server.expect_request(PATH).respond_with_data(
@@ -303,7 +304,7 @@ def test_ca_bundle_makes_tls_work(make_client: MakeClient, tmp_path: Any) -> Non
     ca.issue_cert("127.0.0.1").configure_cert(context)
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server = QuickStopHTTPServer(host="127.0.0.1", port=0, ssl_context=context)
     server.start()
     try:
         server.expect_request(PATH).respond_with_data(
