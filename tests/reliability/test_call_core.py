@@ -184,7 +184,7 @@ def test_close_during_reconcile_keeps_the_message_id(kind: str) -> None:
 def test_close_during_a_pre_send_retry_is_client_closed(kind: str) -> None:
     """Nothing left (connection refused), retry pending, close(): ClientClosedError, NOT_SENT."""
     url = f"http://127.0.0.1:{free_port()}/sys/soap.php"
-    error, _ = run_call(
+    error, _clock = run_call(
         kind,
         url,
         lambda c: c.send_sms(PHONE, "pay once", id="closed-2"),
