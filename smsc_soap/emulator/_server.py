@@ -130,7 +130,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128
+    # A burst of connects beyond the backlog waits out SYN retries (1 s, then 3 s); past
+    # max_connections the server answers 503 at once anyway, so the backlog can be deep.
+    request_queue_size = 1024
     app_max_body = 4 * 1024 * 1024
 
     def __init__(self, address: tuple[str, int], app: SoapApp, max_connections: int) -> None:
