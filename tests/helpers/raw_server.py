@@ -7,7 +7,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from smsc_soap import SoapSmsc
@@ -23,6 +23,7 @@ class Conn:
     sock: socket.socket
     head: bytes
     body: bytes
+    stopped: threading.Event = field(default_factory=threading.Event)  # set when the server closes
 
 
 Behaviour = Callable[[Conn], None]
@@ -98,7 +99,7 @@ class RawServer:
                     self.heads.append(head)
                     self.bodies.append(rest[:length])
                 behaviour = self.behaviours[min(index, len(self.behaviours) - 1)]
-                behaviour(Conn(sock, head, rest[:length]))
+                behaviour(Conn(sock, head, rest[:length], self.stop_event))
                 if getattr(behaviour, "keep_alive", False) is False:
                     return
         except (OSError, ValueError):
@@ -168,10 +169,10 @@ def raw(data: bytes) -> Behaviour:
 
 
 def hang(server_stop: threading.Event | None = None, seconds: float = 30) -> Behaviour:
-    """Never answer (until the server stops)."""
+    """Never answer (for ``seconds``, or until the server closes)."""
 
     def behave(conn: Conn) -> None:
-        (server_stop or threading.Event()).wait(seconds)
+        (server_stop or conn.stopped).wait(seconds)
 
     return behave
 
