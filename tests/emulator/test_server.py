@@ -206,15 +206,25 @@ def test_fault_latency_delays_the_reply(smsc_emulator: EmulatorServer) -> None:
     assert [plan.kind for plan in smsc_emulator.faults.pending] == ["latency"]
 
 
-def test_reset_drops_requests_a_client_gave_up_on(smsc_emulator: EmulatorServer) -> None:
+@pytest.mark.parametrize(
+    "plan",
+    [
+        FaultPlan.hold(times=None, operations=["get_balance"]),
+        FaultPlan.latency(60_000, times=None, operations=["get_balance"]),
+    ],
+    ids=["hold", "latency"],
+)
+def test_reset_drops_requests_a_client_gave_up_on(
+    smsc_emulator: EmulatorServer, plan: FaultPlan
+) -> None:
     """A request still waiting at reset is dropped unprocessed: it never counts after the reset.
 
     Without that, a balance request a client timed out on would land in the next test's rate window.
     """
-    smsc_emulator.inject(FaultPlan.hold(times=None, operations=["get_balance"]))
+    smsc_emulator.inject(plan)
     with ThreadPoolExecutor(1) as pool:
         waiting = pool.submit(post, smsc_emulator, BALANCE)
-        assert smsc_emulator.wait_held(1)
+        wait_until(lambda: smsc_emulator.requests, what="the request to arrive")
         smsc_emulator.reset()
         with pytest.raises(requests.ConnectionError):
             waiting.result()
