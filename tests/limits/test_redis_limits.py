@@ -199,7 +199,7 @@ def test_thirty_processes_never_have_more_than_14_in_flight(redis_url: str, tmp_
             emulator.peak = 0  # the warm-ups are behind us
             # The first 14 sends wait in the emulator until all 14 are there: the cap is reached
             # however slowly a loaded machine starts the threads; the rest overlap by latency.
-            server.inject(FaultPlan.hold(times=14, operations=["send_sms"]))
+            server.inject(FaultPlan.hold(times=14, operations=["send_sms", "send_sms2"]))
             go.touch()
             try:
                 assert server.wait_held(14, timeout=60)
