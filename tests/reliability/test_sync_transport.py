@@ -241,7 +241,7 @@ def test_headers_and_envelope_leave_in_one_write(monkeypatch: pytest.MonkeyPatch
 
     from smsc_soap._http.sync_transport import SyncTransport
     from smsc_soap._http.types import TransportConfig
-    from tests.reliability.conftest import RawServer, ok_reply, respond
+    from tests.helpers.raw_server import RawServer, ok_reply, respond
 
     writes: list[bytes] = []
     send = http.client.HTTPConnection.send
