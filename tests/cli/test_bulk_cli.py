@@ -176,8 +176,13 @@ def test_streaming_keeps_memory_flat(bulk_server: EmulatorServer, tmp_path: Path
     assert large - small < 10 * 1024
 
 
+@pytest.mark.slow
 def test_only_unknown_outcomes_exit_8(bulk_server: EmulatorServer, tmp_path: Path) -> None:
-    """A run whose batches all end with an unknown outcome exits 8 (outcome unknown), not 6 (transport)."""
+    """A run whose batches all end with an unknown outcome exits 8 (outcome unknown), not 6 (transport).
+
+    Slow on purpose (about 2 s): the CLI in its own process waits bulk's real retry delay before it
+    asks the status; a subprocess takes no injected sleep.
+    """
     from smsc_soap.emulator import FaultPlan
 
     bulk_server.inject(
