@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from .._exceptions import (
+    AuthenticationError,
     ClientClosedError,
     Delivery,
     DuplicateSendError,
@@ -296,18 +297,24 @@ class SoapSmsc:
         return protocol
 
     def _call(self, operation: str, fields: dict[str, str], kind: type[R]) -> R:
-        request = self._protocol.build(operation, fields, self._credentials.fields())
-        result = self._execute(request)
+        plan = self._settings.prepare(operation, fields, now=self._clock())
+        request = self._protocol.build(plan.operation, plan.fields, plan.credentials)
+        try:
+            result = self._execute(request)
+        except AuthenticationError as exc:
+            self._settings.auth_failed(plan, exc)
+            raise
         assert isinstance(result, kind)
         return result
 
-    def _send(self, operation: str, fields: dict[str, str], message_id: str) -> SendResult:
+    def _send(self, operation: str, fields: dict[str, str], message_id: str | None) -> SendResult:
+        plan = self._settings.prepare(operation, fields, message_id, now=self._clock())
         request = self._protocol.build(
-            operation,
-            fields,
-            self._credentials.fields(),
-            message_id=message_id,
-            phones=recipients_of(fields),
+            plan.operation,
+            plan.fields,
+            plan.credentials,
+            message_id=plan.message_id,
+            phones=recipients_of(plan.fields),
         )
         result = self._execute(request)
         assert isinstance(result, SendResult)
@@ -427,11 +434,10 @@ class SoapSmsc:
         if delay > 0:
             self._sleep(delay)
         phone = request.phones.replace(";", ",").split(",")[0].strip()
-        status_request = self._protocol.build(
-            "get_status",
-            status_fields("get_status", request.message_id, phone, 0),
-            self._credentials.fields(),
+        plan = self._settings.prepare(
+            "get_status", status_fields("get_status", request.message_id, phone, 0), now=0.0
         )
+        status_request = self._protocol.build(plan.operation, plan.fields, plan.credentials)
         others = [e for e in self._endpoints if e != endpoint]
         status, _ = self._attempts(status_request, [endpoint, *others])
         step = reconciler.on_status(status_says_missing(status), self._clock())

@@ -121,10 +121,14 @@ class Protocol:
         message_id: str | None = None,
         phones: str | None = None,
     ) -> Request:
-        """Serialise ``operation`` with its credentials and fields into an envelope."""
+        """Serialise ``operation`` with its credentials and fields into an envelope.
+
+        A credential value wins over a field of the same name (an API key's ``query`` carries the
+        request's ``query`` plus ``apikey=``); ``limit_key`` sees only ``fields``.
+        """
         from zeep.wsdl.utils import etree_to_string
 
-        envelope = self.client.create_message(self.service, operation, **credentials, **fields)
+        envelope = self.client.create_message(self.service, operation, **{**fields, **credentials})
         return Request(
             operation=operation,
             body=etree_to_string(envelope),
@@ -287,10 +291,11 @@ def protocol_for(namespace: str) -> Protocol:
 def limit_key(operation: str, fields: Mapping[str, str]) -> str:
     """What the service's limits count a request by, from its fields (which never hold credentials).
 
-    Status requests count per message id and phone; others by all their fields.
+    Status requests count per message: by id and phone (without a leading ``+``), whatever the
+    variant (get_status or get_status2) and ``all``; others by all their fields.
     """
     if operation.startswith("get_status"):
-        text = f"{fields.get('id', '')}\0{fields.get('phone', '')}"
+        text = f"{fields.get('id', '')}\0{fields.get('phone', '').lstrip('+')}"
     else:
         text = operation + "\0" + "\0".join(f"{k}={fields[k]}" for k in sorted(fields))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

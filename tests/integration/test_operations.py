@@ -43,9 +43,19 @@ def test_send_sms2_cyrillic_two_parts_with_cost_and_balance(
     assert smsc_emulator.emulator.account("test").balance == Decimal("992.20")
 
 
-def test_send_sms2_cost_0_reports_only_id_and_cnt(smsc_client: SoapSmsc) -> None:
-    """With cost=0 (the default) the reply carries the id and cnt but no cost or balance."""
+def test_send_sms2_asks_cost_3_by_default(
+    smsc_client: SoapSmsc, smsc_emulator: EmulatorServer
+) -> None:
+    """Without ``cost`` send_sms2 asks for cost=3: the reply fills the cost and the new balance."""
     result = smsc_client.send_sms2(PHONE, "hi")
+    assert result.cnt == 1
+    assert result.cost == Decimal("1.95") and result.balance == Decimal("998.05")
+    assert b"cost=3" in smsc_emulator.requests[-1].body
+
+
+def test_send_sms2_cost_0_reports_only_id_and_cnt(smsc_client: SoapSmsc) -> None:
+    """With cost=0 (the service's own default) the reply carries the id and cnt only."""
+    result = smsc_client.send_sms2(PHONE, "hi", cost=0)
     assert result.cnt == 1
     assert result.cost is None and result.balance is None
 
