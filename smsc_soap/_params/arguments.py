@@ -28,6 +28,7 @@ from .validation import (
     check_hex_mes,
     check_id,
     check_mes,
+    check_phone_list,
     check_phones,
     check_sender,
     check_time,
@@ -278,11 +279,15 @@ def status_fields(
     """Fields of get_status/get_status2 (``query`` is required by the WSDL in status2)."""
     _check_operation(operation, options, query)
     merged = _Merged(operation, options, query, {})
-    fields = {
-        "phone": check_phones(phone, "phone", kind="any", groups=False, dedupe=False),
-        "id": check_id(id),
-        "all": check_all(all),
-    }
+    phones = check_phone_list(phone, "phone", kind="any", groups=False, dedupe=False)
+    if len(phones) != 1:
+        # The SOAP reply holds one status: one id, one phone per call.
+        raise SmscValidationError(
+            f"phone must be one number (or e-mail address, Telegram nick or #ID), not a list of "
+            f"{len(phones)}: a status call asks about one message to one recipient",
+            field="phone",
+        )
+    fields = {"phone": phones[0], "id": check_id(id), "all": check_all(all)}
     if operation == "get_status2":
         fields["query"] = merged.text
     return fields
