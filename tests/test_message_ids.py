@@ -183,8 +183,8 @@ def test_each_client_has_its_own_key_never_the_password(
     """Two clients of one login give the same content different ids: the key is drawn per client."""
     one, two = client_of(), client_of()
     assert one.send_sms(PHONE, "same").id != two.send_sms(PHONE, "same").id
-    settings = one._settings
-    assert settings.id_key != two._settings.id_key
+    settings = one._plans._settings
+    assert settings.id_key != two._plans._settings.id_key
     assert TEST_PASSWORD.encode() not in settings.id_key
     assert "id_key" not in repr(settings)
 

@@ -25,9 +25,9 @@ from .._reliability.policy import RetryPolicy
 from .._secrets import Scrubber, Secret
 
 __all__ = [
-    "CallPlan",
     "ClientSettings",
     "Credentials",
+    "Prepared",
     "client_settings",
     "env_arguments",
     "wrap_secret",
@@ -118,7 +118,7 @@ def wrap_secret(value: str | Secret | None) -> Secret | None:
 
 
 @dataclass(frozen=True, slots=True)
-class CallPlan:
+class Prepared:
     """What one call puts on the wire: the operation, its fields, its credentials, its message id.
 
     ``fields`` never hold credentials (the service's limits are counted by them); ``credentials`` are
@@ -176,8 +176,8 @@ class ClientSettings:
         message_id: str | None = None,
         *,
         now: float,
-    ) -> CallPlan:
-        """Plan one call of ``operation``: route, credentials and (for a send) the message id.
+    ) -> Prepared:
+        """Prepare one request of ``operation``: route, credentials and (for a send) the message id.
 
         With an API key, send_sms, get_sms_cost and get_status go as their ``*2`` twin, whose
         ``query`` carries ``apikey=``; a balance call after an API-key balance call failed with error 2
@@ -207,11 +207,11 @@ class ClientSettings:
                 message_id = derive_message_id(self.id_key, operation, routed, minute)
             routed["id"] = message_id
         credentials = self.credentials.fields(routed.get("query") if apikey else None)
-        return CallPlan(operation, routed, credentials, message_id)
+        return Prepared(operation, routed, credentials, message_id)
 
-    def auth_failed(self, plan: CallPlan, error: AuthenticationError) -> None:
+    def auth_failed(self, operation: str, error: AuthenticationError) -> None:
         """Note an error 2: after an API-key balance call, explain it and refuse further ones."""
-        if plan.operation != "get_balance" or self.credentials.apikey is None:
+        if operation != "get_balance" or self.credentials.apikey is None:
             return
         self._apikey.balance_refused = True
         error.message = f"{error.message}: {_BALANCE_APIKEY_HINT}"

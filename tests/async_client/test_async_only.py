@@ -14,29 +14,53 @@ from smsc_soap import SoapSmsc
 from smsc_soap._client.async_client import AsyncSoapSmsc
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer, FaultPlan
 
-PUBLIC = [
-    name
-    for name, value in vars(SoapSmsc).items()
-    if not name.startswith("_") and callable(value) and name != "close"
+OPERATIONS = [
+    "send_sms",
+    "send_sms2",
+    "get_sms_cost",
+    "get_sms_cost2",
+    "get_status",
+    "get_status2",
+    "get_balance",
 ]
 
 
 def test_same_methods_and_signatures_as_the_sync_client() -> None:
-    """Every SoapSmsc operation exists on AsyncSoapSmsc as a coroutine with the same signature."""
-    assert len(PUBLIC) == 7
-    for name in PUBLIC:
+    """Every operation is one definition shared by both clients; the async one returns a coroutine."""
+    public = sorted(
+        name
+        for name in dir(SoapSmsc)
+        if not name.startswith("_") and callable(getattr(SoapSmsc, name))
+    )
+    assert public == sorted([*OPERATIONS, "close", "from_env"])
+    for name in OPERATIONS:
         method = getattr(AsyncSoapSmsc, name)
-        assert inspect.iscoroutinefunction(method), name
         assert inspect.signature(method) == inspect.signature(getattr(SoapSmsc, name)), name
         assert method.__doc__
-    ours = inspect.signature(AsyncSoapSmsc.__init__).parameters
-    theirs = inspect.signature(SoapSmsc.__init__).parameters
-    assert list(ours) == list(theirs)
-    for name, parameter in theirs.items():
-        if name != "sleep":  # a coroutine function in the async client
-            assert ours[name] == parameter, name
-    for name in ("endpoint", "host", "login"):
+        assert inspect.iscoroutinefunction(method), name
+    assert inspect.signature(AsyncSoapSmsc.__init__) == inspect.signature(SoapSmsc.__init__)
+    for name in ("endpoint", "host", "login", "max_connections"):
         assert isinstance(getattr(AsyncSoapSmsc, name), property)
+    assert inspect.iscoroutinefunction(AsyncSoapSmsc.aclose)
+
+
+def test_operations_return_coroutines_that_check_arguments_when_awaited(
+    smsc_emulator: EmulatorServer,
+) -> None:
+    """Calling an operation only makes a coroutine; bad arguments raise when it is awaited."""
+
+    async def main() -> None:
+        async with AsyncSoapSmsc(TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url) as client:
+            pending = client.send_sms("not a phone", "hi")
+            assert inspect.iscoroutine(pending)
+            with pytest.raises(s.SmscValidationError):
+                await pending
+            balance = client.get_balance()
+            assert inspect.iscoroutine(balance)
+            assert (await balance).balance is not None
+
+    asyncio.run(main())
+    assert [r.operation for r in smsc_emulator.requests] == ["get_balance"]
 
 
 def test_construction_needs_no_loop_and_validates_like_the_sync_client() -> None:

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from smsc_soap import CostResult, SendResult, SmscValidationError, SoapSmsc
-from smsc_soap._params.arguments import cost_fields, send_fields
+from smsc_soap import SendResult, SmscValidationError, SoapSmsc
 from smsc_soap._params.options import SendOptions
 from smsc_soap._params.segments import segments
 from smsc_soap.emulator import EmulatorServer
@@ -19,18 +18,8 @@ PHONE = "+79991234567"
 def send2(
     client: SoapSmsc, phones: Any, mes: Any, options: SendOptions | None = None, **kw: Any
 ) -> SendResult:
-    """Send through the client's own machinery the way the facade will once it takes options."""
-    fields, message_id = send_fields(
-        "send_sms2",
-        phones,
-        mes,
-        kw.get("id"),
-        kw.get("sender"),
-        kw.get("time"),
-        kw.get("query"),
-        options,
-    )
-    return client._send("send_sms2", fields, message_id)
+    """Send through the public facade with typed options."""
+    return client.send_sms2(phones, mes, options=options, **kw)
 
 
 INVALID_CALLS: list[tuple[str, Callable[[SoapSmsc], object]]] = [
@@ -51,7 +40,7 @@ INVALID_CALLS: list[tuple[str, Callable[[SoapSmsc], object]]] = [
     ("key twice", lambda c: send2(c, PHONE, "hi", SendOptions(cost=3), query={"cost": 1})),
     ("mail without subj", lambda c: send2(c, "a@b.cc", "hi", SendOptions(mail=True))),
     ("list with phones", lambda c: send2(c, PHONE, "", SendOptions(list=[(PHONE, "x")]))),
-    ("cost in cost2", lambda c: c._call("get_sms_cost2", cost_fields("get_sms_cost2", PHONE, "x", {"cost": 2}), CostResult)),
+    ("cost in cost2", lambda c: c.get_sms_cost2(PHONE, "x", query={"cost": 2})),
 ]  # fmt: skip
 
 
