@@ -219,3 +219,21 @@ def test_bin_2_suffix_reaches_the_wire_exactly(httpserver: HTTPServer) -> None:
     with SoapSmsc("alex", "123", endpoint=httpserver.url_for("/sys/soap.php")) as client:
         client.send_sms2(PHONE, mes, id="b-1", bin=2)
     assert etree.fromstring(seen[0]).findtext(".//mes") == mes
+
+
+# ------------------------------------------------------------------ one phone rule
+
+
+def test_client_and_emulator_share_the_7_to_15_digit_rule(
+    smsc_client: SoapSmsc, smsc_emulator: EmulatorServer
+) -> None:
+    """A 7-digit number the client accepts is accepted by the emulator too; 6 or 16 digits by neither."""
+    sent = smsc_client.send_sms("1234567", "short number", id="short-1")
+    assert smsc_client.get_status(sent.id, "1234567").status is not None
+    longest = smsc_client.send_sms("+" + "1" * 15, "long number", id="long-1")
+    assert longest.cnt == 1
+    for bad in ("123456", "1" * 16):
+        with pytest.raises(SmscValidationError) as info:
+            smsc_client.send_sms(bad, "x")
+        assert info.value.field == "phones" and "7-15 digits" in str(info.value)
+    assert [m.phones for m in smsc_emulator.messages] == [("1234567",), ("1" * 15,)]
