@@ -132,10 +132,11 @@ class Prepared:
 
 
 _BALANCE_APIKEY_HINT = (
-    "the API key was sent as the <apikey> element, since get_balance has no query to carry it, and "
-    "the live WSDL may not declare that element (`smsc-soap wsdl check` shows whether it does); "
-    "login and password work for get_balance. Further API-key balance calls of this client are "
-    "refused locally, since five failed logins within 30 minutes block the IP"
+    "get_balance has no query, so the API key went only as the <apikey> element, and the live WSDL "
+    "may not declare that element (`smsc-soap wsdl check` shows whether it does); if the key works "
+    "for sends, that is the cause, else the key is wrong; login and password work for get_balance. "
+    "Further API-key balance calls of this client are refused locally, since five failed logins "
+    "within 30 minutes block the IP"
 )
 
 
