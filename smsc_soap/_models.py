@@ -13,10 +13,21 @@ __all__ = ["BalanceResult", "CostResult", "PhoneError", "SendResult", "StatusRes
 
 @dataclass(frozen=True, slots=True)
 class PhoneError:
-    """One rejected recipient of a send (``err=1``): the number and its status."""
+    """One recipient in a send reply: a rejected one (``err=1``), or every one (``op=1``).
+
+    ``phone`` and ``status`` are always there. With ``op=1`` the service adds the number's network
+    (``mcc``, ``mnc``, kept as text: leading zeros matter), its ``cost`` and, for a refused number, the
+    delivery ``error``; each is ``None`` when the reply leaves it out or it cannot be read (the raw text
+    then stays in ``extra``). ``extra`` holds the entry's other children, by name.
+    """
 
     phone: str
     status: MessageStatus
+    mcc: str | None = None
+    mnc: str | None = None
+    cost: Decimal | None = None
+    error: DeliveryError | None = None
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
 import smsc_soap as s
 from smsc_soap import SoapSmsc
 
-from .wire import php_fault, php_reply
+from .wire import NS, php_fault, php_reply
 
 MSK = timezone(timedelta(hours=3))
 
@@ -339,3 +344,286 @@ def test_dates_are_moscow_time() -> None:
     from smsc_soap._soap.convert import MOSCOW
 
     assert MOSCOW.utcoffset(None) == timedelta(hours=3)
+
+
+# ----------------------------------------------------------------- a reply richer than the WSDL
+
+#: A send2 reply as a live service with a richer WSDL could write it (op=1): the result's children in
+#: another order, an undeclared top-level child, per-number entries carrying the S:140 data (mcc, mnc,
+#: cost, error) in their own order, and an undeclared nested child. zeep's strict reader raised on this.
+RICH_SEND2 = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
+    b'xmlns:ns1="https://smsc.ru/sys/soap.php"><SOAP-ENV:Body><ns1:Send2Response><sendresult>'
+    b"<cnt>2</cnt><sms_cnt>1</sms_cnt><id>101</id><cost>3.90</cost><balance>96.10</balance>"
+    b"<errors><status>0</status><phone>79999999999</phone><mcc>250</mcc><mnc>01</mnc>"
+    b"<cost>1.95</cost><error>0</error><hlr><net>MTS</net></hlr></errors>"
+    b"<errors><phone>70000000022</phone><status>22</status><mcc>0</mcc><mnc>0</mnc>"
+    b"<cost>0.00</cost><error>249</error></errors>"
+    b"</sendresult></ns1:Send2Response></SOAP-ENV:Body></SOAP-ENV:Envelope>\n"
+)
+
+
+def _send_rich(kind: str, endpoint: str) -> s.SendResult:
+    args: dict[str, Any] = {"id": 101, "query": {"op": 1}}
+    if kind == "sync":
+        with SoapSmsc("alex", "123", endpoint=endpoint, sleep=lambda _: None) as sync:
+            return sync.send_sms2(["79999999999", "70000000022"], "hi", **args)
+
+    async def main() -> s.SendResult:
+        async with s.AsyncSoapSmsc("alex", "123", endpoint=endpoint) as client:
+            return await client.send_sms2(["79999999999", "70000000022"], "hi", **args)
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_reply_richer_than_the_wsdl_is_a_send_result(httpserver: HTTPServer, kind: str) -> None:
+    """Unknown and reordered children, also inside per-number entries, never make a send unknown."""
+    _reply(httpserver, RICH_SEND2)
+    result = _send_rich(kind, httpserver.url_for("/sys/soap.php"))
+    assert len(httpserver.log) == 1
+    assert (result.id, result.cnt, result.cost, result.balance) == (
+        "101",
+        2,
+        Decimal("3.90"),
+        Decimal("96.10"),
+    )
+    assert result.extra == {"sms_cnt": "1"}
+    accepted, refused = result.errors
+    assert accepted == s.PhoneError(
+        "79999999999",
+        s.MessageStatus.TRANSFERRED,
+        mcc="250",
+        mnc="01",
+        cost=Decimal("1.95"),
+        error=s.DeliveryError.NO_ERROR,
+    )
+    assert accepted.extra == {"hlr": "MTS"}
+    assert refused == s.PhoneError(
+        "70000000022",
+        s.MessageStatus.WRONG_NUMBER,
+        mcc="0",
+        mnc="0",
+        cost=Decimal("0.00"),
+        error=s.DeliveryError.INVALID_NUMBER_FORMAT,
+    )
+    assert refused.extra == {}
+
+
+def test_per_number_details_that_cannot_be_read_stay_text(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """An unreadable op=1 cost or error is None with its text in extra: the send still succeeded."""
+    inner = (
+        "<id>101</id><cnt>1</cnt><errors><phone>79999999999</phone><status>0</status>"
+        "<cost>n/a</cost><error>x1</error><mcc></mcc><mnc/></errors>"
+        "<errors><phone>79990000000</phone><status>0</status><cost></cost><error>²</error></errors>"
+    )
+    _reply(httpserver, php_reply("send_sms2", inner))
+    result = CALL["send_sms2"](client)
+    entry, empty = result.errors
+    assert (entry.cost, entry.error, entry.mcc, entry.mnc) == (None, None, None, None)
+    assert entry.extra == {"cost": "n/a", "error": "x1"}
+    assert (empty.cost, empty.error, empty.extra) == (None, None, {"error": "²"})
+
+
+def test_sms_cnt_that_is_not_a_number_stays_text(httpserver: HTTPServer, client: SoapSmsc) -> None:
+    """An sms_cnt that is not plain digits is None, its text kept in extra; the status still reads."""
+    _reply(httpserver, php_reply("get_status", "<status>1</status><sms_cnt>²</sms_cnt>"))
+    result = CALL["get_status"](client)
+    assert (result.status, result.sms_cnt, result.extra) == (
+        s.MessageStatus.DELIVERED,
+        None,
+        {"sms_cnt": "²"},
+    )
+
+
+def test_status_reply_in_another_order_with_nested_unknowns(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """A status reply read by name: any order, an unknown nested child kept as its text."""
+    inner = (
+        "<region>Москва</region><err>0</err><hlr><imsi>250011234567890</imsi></hlr>"
+        "<status>1</status><sms_cnt>2</sms_cnt><phone>79999999999</phone>"
+    )
+    _reply(httpserver, php_reply("get_status2", inner))
+    result = CALL["get_status2"](client)
+    assert (result.status, result.err, result.region, result.phone, result.sms_cnt) == (
+        s.MessageStatus.DELIVERED,
+        s.DeliveryError.NO_ERROR,
+        "Москва",
+        "79999999999",
+        2,
+    )
+    assert result.extra == {"hlr": "250011234567890", "sms_cnt": "2"}
+
+
+def test_unknown_siblings_of_the_result_are_tolerated(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """Undeclared elements beside the result (in the response element or the Body) change nothing."""
+    body = php_reply("send_sms", "<id>101</id><cnt>1</cnt>").replace(
+        "</sendresult>", "</sendresult><trace>abc</trace>"
+    )
+    body = body.replace("<SOAP-ENV:Body>", "<SOAP-ENV:Body><ns1:Notice>n</ns1:Notice>")
+    _reply(httpserver, body)
+    result = CALL["send_sms"](client)
+    assert (result.id, result.cnt, result.extra) == ("101", 1, {"trace": "abc"})
+
+
+def test_a_declared_field_twice_with_different_values_is_unknown(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """Two different values for one declared field cannot be read: the send's outcome is unknown."""
+    _reply(httpserver, php_reply("send_sms", "<id>101</id><cnt>1</cnt><cnt>2</cnt>"))
+    with pytest.raises(s.SendOutcomeUnknownError) as info:
+        CALL["send_sms"](client)
+    assert "cnt twice" in str(info.value.reason)
+    httpserver.clear()
+    _reply(httpserver, php_reply("send_sms", "<id>101</id><cnt>1</cnt><cnt>1</cnt>"))
+    assert CALL["send_sms"](client).cnt == 1
+
+
+# ----------------------------------------------------------------- the reader as a function
+
+SEND2_CHILDREN = [
+    "<id>101</id>",
+    "<balance>96.10</balance>",
+    "<cost>3.90</cost>",
+    "<cnt>2</cnt>",
+    "<sms_cnt>1</sms_cnt>",
+    "<errors><phone>79999999999</phone><status>0</status><mcc>250</mcc></errors>",
+    "<errors><status>22</status><phone>70000000022</phone><error>249</error></errors>",
+]
+STATUS_CHILDREN = [
+    "<status>20</status>",
+    "<last_date>10.10.2026 10:10:10</last_date>",
+    "<last_timestamp>1791616210</last_timestamp>",
+    "<err>253</err>",
+    "<phone>79999999999</phone>",
+    "<cost>1.95</cost>",
+    "<message>Привет &amp; пока</message>",
+    "<operator>МТС</operator>",
+    "<new_field><a>1</a><b>2</b></new_field>",
+]
+
+
+def _parse(operation: str, inner: str, *, fast: bool = True) -> Any:
+    from smsc_soap._http.types import RawReply
+    from smsc_soap._soap.protocol import Protocol, Request, protocol_for
+
+    protocol = protocol_for(NS) if fast else Protocol(NS, fast=False)
+    request = Request(operation, b"", {}, message_id="101" if operation in SENDS else None)
+    reply = RawReply(200, {"content-type": "text/xml"}, php_reply(operation, inner).encode())
+    return protocol.parse(request, reply, lambda text, limit=200: text[:limit])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    send=st.permutations(SEND2_CHILDREN),
+    status=st.permutations(STATUS_CHILDREN),
+)
+def test_any_order_of_the_children_reads_the_same(send: list[str], status: list[str]) -> None:
+    """The reader goes by name: every order of a reply's children gives the same result.
+
+    (Per-number entries keep the order the reply gives them in, so they are compared as a set.)
+    """
+    sent = _parse("send_sms2", "".join(send))
+    reference = _parse("send_sms2", "".join(SEND2_CHILDREN))
+    assert replace(sent, errors=()) == replace(reference, errors=())
+    assert set(sent.errors) == set(reference.errors) and len(sent.errors) == 2
+    assert sent.extra == {"sms_cnt": "1"}
+    read = _parse("get_status2", "".join(status))
+    assert read == _parse("get_status2", "".join(STATUS_CHILDREN))
+    assert read.extra == {"new_field": "12"}
+
+
+ZEEP_READABLE = [
+    ("send_sms", "<id>101</id><balance>1.5</balance><cost>2</cost><cnt>1</cnt>"),
+    (
+        "send_sms2",
+        "<id>101</id><cnt>2</cnt><errors><phone>7999</phone><status>22</status></errors>",
+    ),
+    ("send_sms2", "<id>101</id><cnt>2</cnt><sms_cnt>3</sms_cnt>"),
+    ("get_sms_cost", "<cost>3.90</cost><cnt>2</cnt>"),
+    ("get_sms_cost2", "<cost>1.95</cost>"),
+    ("get_status", "<status>1</status><last_date>10.10.2026 10:10:10</last_date><err>0</err>"),
+    ("get_status2", "".join(STATUS_CHILDREN[:-1])),
+    ("get_balance", "<balance>1234.56</balance><error>0</error>"),
+    ("get_balance", "<error>2</error>"),
+    ("send_sms", "<id>101</id><error>7</error>"),
+    ("send_sms", "<cnt>1</cnt>"),
+]
+
+
+@pytest.mark.parametrize(("operation", "inner"), ZEEP_READABLE)
+def test_compiled_reader_agrees_with_zeeps_reader(operation: str, inner: str) -> None:
+    """On replies zeep's strict reader accepts, the compiled reader gives the same result or error."""
+
+    def outcome(fast: bool) -> Any:
+        try:
+            return _parse(operation, inner, fast=fast)
+        except s.SmscError as exc:
+            return (type(exc), str(exc), exc.delivery)
+
+    assert outcome(True) == outcome(False)
+
+
+DECLARED = {"id", "balance", "cost", "cnt", "error", "errors", "phone", "status"}
+UNKNOWN_NAME = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda n: n not in DECLARED and n not in ("mcc", "mnc")
+)
+UNKNOWN_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=10)
+
+
+@st.composite
+def _unknown_child(draw: st.DrawFn) -> str:
+    name = draw(UNKNOWN_NAME)
+    text = escape(draw(UNKNOWN_TEXT))
+    if draw(st.booleans()):
+        text = f"<inner>{text}</inner><more/>"
+    return f"<{name}>{text}</{name}>"
+
+
+def _insert(draw: st.DrawFn, children: list[str]) -> list[str]:
+    out = list(children)
+    for child in draw(st.lists(_unknown_child(), max_size=4)):
+        out.insert(draw(st.integers(0, len(out))), child)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_unknown_children_never_change_a_send(data: st.DataObject) -> None:
+    """Undeclared children anywhere (top level, inside entries, nested) leave the result as it was."""
+    entries = [
+        "".join(_insert(data.draw, ["<phone>79999999999</phone>", "<status>0</status>"])),
+        "".join(_insert(data.draw, ["<status>22</status>", "<phone>70000000022</phone>"])),
+    ]
+    top = ["<id>101</id>", "<cost>3.90</cost>", "<cnt>2</cnt>"]
+    top += [f"<errors>{entry}</errors>" for entry in entries]
+    inner = "".join(_insert(data.draw, top))
+    result = _parse("send_sms2", inner)
+    assert result == s.SendResult(
+        id="101",
+        cnt=2,
+        cost=Decimal("3.90"),
+        errors=(
+            s.PhoneError("79999999999", s.MessageStatus.TRANSFERRED),
+            s.PhoneError("70000000022", s.MessageStatus.WRONG_NUMBER),
+        ),
+    )
+
+
+def test_undeclared_children_are_kept_up_to_a_bound(
+    httpserver: HTTPServer, client: SoapSmsc
+) -> None:
+    """A flood of undeclared children still reads; extra keeps the first MAX_EXTRA of them."""
+    from smsc_soap._soap.reader import MAX_EXTRA
+
+    flood = "".join(f"<x{n}>{n}</x{n}>" for n in range(1000))
+    _reply(httpserver, php_reply("send_sms", f"<id>101</id>{flood}<cnt>1</cnt>"))
+    result = CALL["send_sms"](client)
+    assert (result.id, result.cnt) == ("101", 1)
+    assert list(result.extra) == [f"x{n}" for n in range(MAX_EXTRA)]

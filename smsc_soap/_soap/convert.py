@@ -1,31 +1,35 @@
-"""zeep output -> result dataclasses; the only module that reads zeep values.
+"""Reply records -> result dataclasses.
 
-Every reply is checked after zeep has parsed it: the result element must exist, ``error`` must be an
-integer, numbers must parse and be finite, and a send must echo the id it was sent with. A reply that
-fails these checks is a protocol error (for a send: outcome unknown), never a success.
+A :class:`~smsc_soap._soap.reader.Record` holds a result as read by element name. Every reply is checked
+here: the result element must exist, ``error`` must be an integer, numbers must parse and be finite, and
+a send must echo the id it was sent with. A reply that fails these checks is a protocol error (for a
+send: outcome unknown), never a success. Children the WSDL does not declare never fail a reply: they are
+kept in ``extra``, and the per-number data the SOAP page names for ``op=1`` (mcc, mnc, cost, error) is
+read from them leniently (unreadable text stays in ``extra`` and the typed field is ``None``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from .._codes import DeliveryError, MessageStatus
 from .._exceptions import Delivery, SmscProtocolError, api_error
 from .._models import BalanceResult, CostResult, PhoneError, SendResult, StatusResult
 from .._params.timefmt import MOSCOW, parse_moscow_date
+from .reader import Record
 
 __all__ = ["MOSCOW", "convert"]
 
 
 class _Reader:
-    """Reads typed fields from one zeep result object, naming the operation in every error."""
+    """Reads typed fields from one result record, naming the operation in every error."""
 
-    __slots__ = ("delivery", "operation", "values")
+    __slots__ = ("delivery", "operation", "record", "values")
 
-    def __init__(self, values: Any, operation: str, delivery: Delivery) -> None:
-        self.values = values
+    def __init__(self, record: Record, operation: str, delivery: Delivery) -> None:
+        self.record = record
+        self.values = record.values
         self.operation = operation
         self.delivery = delivery
 
@@ -35,12 +39,8 @@ class _Reader:
         )
 
     def text(self, name: str) -> str | None:
-        value = self.values[name]
-        if value is None:
-            return None
-        if not isinstance(value, str):  # pragma: no cover - the WSDL types every field as string
-            raise self.bad(f"has a non-text {name}")
-        return value.strip()
+        value = self.values.get(name)
+        return None if value is None else value.strip()
 
     def int(self, name: str, *, minimum: int | None = None) -> int | None:
         value = self.text(name)
@@ -80,25 +80,21 @@ class _Reader:
         if code is not None and code != 0:
             if code < 0:
                 raise self.bad(f"has a negative error code {code}")
-            returned_id = self.text("id") if "id" in _fields(self.values) else None
-            raise api_error(code, self.operation, message_id=returned_id or message_id)
-
-
-def _fields(values: Any) -> tuple[str, ...]:
-    return tuple(values.__values__) if hasattr(values, "__values__") else ()
+            raise api_error(code, self.operation, message_id=self.text("id") or message_id)
 
 
 def convert(
-    operation: str, values: Any, extra: dict[str, str], sent_id: str | None = None
+    operation: str, record: Record | None, sent_id: str | None = None
 ) -> SendResult | CostResult | StatusResult | BalanceResult:
-    """Turn the zeep result of ``operation`` into its dataclass, or raise the mapped error."""
+    """Turn the result record of ``operation`` into its dataclass, or raise the mapped error."""
     family = operation.rstrip("2")
     delivery = Delivery.UNKNOWN if family == "send_sms" else Delivery.NOT_SENT
-    if values is None:
+    if record is None:
         raise SmscProtocolError(
             f"{operation} reply has no result element", operation=operation, delivery=delivery
         )
-    reader = _Reader(values, operation, delivery)
+    extra = record.extra
+    reader = _Reader(record, operation, delivery)
     reader.raise_for_error(sent_id)
     if family == "send_sms":
         return _send(reader, extra, sent_id)
@@ -124,18 +120,7 @@ def _send(reader: _Reader, extra: dict[str, str], sent_id: str | None) -> SendRe
     cnt = reader.int("cnt", minimum=1)
     if cnt is None:
         raise reader.bad(f"has no cnt for message {message_id}")
-    errors: tuple[PhoneError, ...] = ()
-    if "errors" in _fields(reader.values):
-        items = reader.values["errors"] or []
-        parsed = []
-        for item in items:
-            phone, status = item["phone"], item["status"]
-            try:
-                code = int(status)
-            except (TypeError, ValueError):
-                raise reader.bad(f"has a non-integer status in errors: {status!r:.20}") from None
-            parsed.append(PhoneError(phone=(phone or "").strip(), status=MessageStatus(code)))
-        errors = tuple(parsed)
+    errors = tuple(_phone_entry(reader, entry) for entry in reader.record.entries.get("errors", ()))
     return SendResult(
         id=message_id,
         cnt=cnt,
@@ -166,6 +151,52 @@ def _status(reader: _Reader, extra: dict[str, str]) -> StatusResult:
         message=reader.text("message"),
         operator=reader.text("operator"),
         region=reader.text("region"),
-        sms_cnt=int(sms_cnt) if sms_cnt is not None and sms_cnt.strip().isdigit() else None,
+        sms_cnt=int(sms_cnt) if sms_cnt is not None and _digits(sms_cnt.strip()) else None,
         extra=extra,
     )
+
+
+#: Per-number children the SOAP page names for ``op=1`` (S:140), typed when our WSDL leaves them out.
+_ENTRY_DETAILS = ("mcc", "mnc", "cost", "error")
+
+
+def _phone_entry(reader: _Reader, entry: Record) -> PhoneError:
+    """One per-number entry: phone and status as the WSDL declares them, the op=1 data leniently."""
+    status = (entry.values.get("status") or "").strip()
+    try:
+        code = int(status)
+    except ValueError:
+        raise reader.bad(f"has a non-integer status in errors: {status!r:.20}") from None
+    found = {**entry.extra, **{k: v for k, v in entry.values.items() if v is not None}}
+    details = {name: found[name].strip() for name in _ENTRY_DETAILS if name in found}
+    extra = {k: v for k, v in entry.extra.items() if k not in details}
+    details = {name: text for name, text in details.items() if text}  # empty: not given
+    cost: Decimal | None = None
+    error: DeliveryError | None = None
+    if "cost" in details:
+        try:
+            cost = Decimal(details["cost"].replace(",", "."))
+        except InvalidOperation:
+            cost = None
+        if cost is None or not cost.is_finite() or abs(cost) > Decimal(10) ** 12:
+            cost = None
+            extra["cost"] = details["cost"]
+    if "error" in details:
+        if _digits(details["error"]):
+            error = DeliveryError(int(details["error"]))
+        else:
+            extra["error"] = details["error"]
+    return PhoneError(
+        phone=(entry.values.get("phone") or "").strip(),
+        status=MessageStatus(code),
+        mcc=details.get("mcc") or None,
+        mnc=details.get("mnc") or None,
+        cost=cost,
+        error=error,
+        extra=extra,
+    )
+
+
+def _digits(text: str) -> bool:
+    """Whether ``text`` is a plain non-negative integer of at most nine ASCII digits."""
+    return text.isascii() and text.isdigit() and len(text) < 10

@@ -1,9 +1,13 @@
 """Envelopes in, results out: the SOAP side of a call, with no I/O, shared by the sync and async clients.
 
-zeep serialises the request from the cached WSDL and deserialises the reply strictly. Around it we check
-what zeep does not: the reply must be a SOAP 1.1 envelope for *this* operation, a Fault becomes a typed
-error, unknown result fields (``sms_cnt`` and whatever the service adds later) are set aside as extras
-instead of failing strict parsing, and no text from the server reaches an exception unscrubbed.
+zeep loads the cached WSDL, the single source of truth. From zeep's model each operation gets, once per
+namespace, a compiled envelope writer (:mod:`.writer`: the exact bytes zeep's serialiser writes) and a
+reply reader (:mod:`.reader`: by element name, tolerant of order and of children the WSDL does not
+declare, which go to ``extra``). zeep's serialiser and reader stay as the fallback for what the compilers
+do not cover (see their modules); ``Protocol(namespace, fast=False)`` uses zeep for everything.
+
+Around the reader we check what a schema does not: the reply must be a SOAP 1.1 envelope for *this*
+operation, a Fault becomes a typed error, and no text from the server reaches an exception unscrubbed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from .._exceptions import (
 from .._http.types import RawReply, safe_text
 from .._models import BalanceResult, CostResult, SendResult, StatusResult
 from .convert import convert
+from .reader import ReplyReader, compile_reader, parse_reply, record_from_zeep
+from .writer import EnvelopeWriter, compile_writer
 from .wsdl import load_document, zeep_settings
 
 __all__ = ["Protocol", "Request", "limit_key"]
@@ -69,7 +75,16 @@ class _NoTransport:
 class _Operation:
     """What we need to know about one WSDL operation, computed once."""
 
-    __slots__ = ("known_fields", "name", "output_tag", "result_tag", "zeep_operation")
+    __slots__ = (
+        "compiled",
+        "known_fields",
+        "name",
+        "output_tag",
+        "reader",
+        "result_tag",
+        "writer",
+        "zeep_operation",
+    )
 
     def __init__(self, name: str, zeep_operation: Any) -> None:
         self.name = name
@@ -79,12 +94,20 @@ class _Operation:
         ((result_name, result_element),) = body.type.elements
         self.result_tag: str = result_name
         self.known_fields = frozenset(name for name, _ in result_element.type.elements)
+        # Compiled on first use (a cold start pays only for the operations it calls); None: zeep.
+        self.compiled = False
+        self.writer: EnvelopeWriter | None = None
+        self.reader: ReplyReader | None = None
 
 
 class Protocol:
-    """Builds and reads the envelopes of one host's namespace; thread-safe and shared per namespace."""
+    """Builds and reads the envelopes of one host's namespace; thread-safe and shared per namespace.
 
-    def __init__(self, namespace: str) -> None:
+    ``fast=False`` keeps zeep's serialiser and reader for every operation (the reference the compiled
+    writers are tested against, and the measure of what the fast path saves).
+    """
+
+    def __init__(self, namespace: str, *, fast: bool = True) -> None:
         import zeep
 
         self.namespace = namespace
@@ -107,10 +130,47 @@ class Protocol:
                 "get_balance",
             )
         }
+        if not fast:
+            for op in self._operations.values():
+                op.compiled = True
         self._headers = {
             "Content-Type": "text/xml; charset=utf-8",
             "SOAPAction": f'"{namespace}"',
         }
+
+    def _operation(self, name: str) -> _Operation:
+        """The operation ``name``, its writer and reader compiled on first use.
+
+        Compiling twice from two threads at once is harmless: both build the same immutable objects.
+        """
+        op = self._operations[name]
+        if not op.compiled:
+            op.writer = compile_writer(
+                op.zeep_operation, functools.partial(self.zeep_envelope, op.name)
+            )
+            op.reader = compile_reader(op.zeep_operation)
+            op.compiled = True
+        return op
+
+    @property
+    def compiled(self) -> dict[str, tuple[bool, bool]]:
+        """Per operation: whether its envelope writer and its reply reader are compiled (not zeep)."""
+        return {
+            name: (op.writer is not None, op.reader is not None)
+            for name, op in ((name, self._operation(name)) for name in self._operations)
+        }
+
+    def writer(self, operation: str) -> EnvelopeWriter | None:
+        """The compiled envelope writer of ``operation`` (``None``: zeep writes it)."""
+        return self._operation(operation).writer
+
+    def zeep_envelope(self, operation: str, values: Mapping[str, object]) -> bytes:
+        """The envelope zeep's own serialiser writes for ``values`` (the slow path and the reference)."""
+        from zeep.wsdl.utils import etree_to_string
+
+        envelope = self.client.create_message(self.service, operation, **values)
+        body: bytes = etree_to_string(envelope)
+        return body
 
     def build(
         self,
@@ -123,20 +183,33 @@ class Protocol:
     ) -> Request:
         """Serialise ``operation`` with its credentials and fields into an envelope.
 
-        A credential value wins over a field of the same name (an API key's ``query`` carries the
-        request's ``query`` plus ``apikey=``); ``limit_key`` sees only ``fields``.
+        The credentials' ``query`` (an API key's: the request's ``query`` plus ``apikey=``) replaces
+        the field's; any other name in both is refused as zeep refuses it. ``limit_key`` sees only
+        ``fields``.
         """
-        from zeep.wsdl.utils import etree_to_string
-
-        envelope = self.client.create_message(self.service, operation, **{**fields, **credentials})
+        clash = (credentials.keys() & fields.keys()) - {"query"}
+        if clash:
+            raise TypeError(f"{operation}() got multiple values for {sorted(clash)[0]!r}")
+        values = {**fields, **credentials}
+        writer = self._operation(operation).writer
+        body = writer.write(values) if writer is not None else None
+        if body is None:
+            body = self._zeep_build(operation, values)
         return Request(
             operation=operation,
-            body=etree_to_string(envelope),
+            body=body,
             headers=self._headers,
             message_id=message_id,
             phones=phones,
             limit_key=limit_key(operation, fields),
         )
+
+    def _zeep_build(self, operation: str, values: Mapping[str, str]) -> bytes:
+        from zeep.wsdl.utils import etree_to_string
+
+        envelope = self.client.create_message(self.service, operation, **values)
+        body: bytes = etree_to_string(envelope)
+        return body
 
     def parse(self, request: Request, reply: RawReply, scrub: Callable[..., str]) -> Result:
         """Read ``reply`` to ``request``: a result, or the typed error it stands for."""
@@ -156,8 +229,6 @@ class Protocol:
         raise error
 
     def _parse(self, request: Request, reply: RawReply, scrub: Callable[..., str]) -> Result:
-        from zeep.loader import parse_xml
-
         operation = request.operation
         status = reply.status
         body = reply.body
@@ -184,7 +255,7 @@ class Protocol:
                 delivery=_unknown_if_send(request),
                 http_status=status,
             )
-        doc = parse_xml(body, None, settings=self.client.settings)  # type: ignore[arg-type]
+        doc = parse_reply(body)
         if doc.tag == f"{{{SOAP12}}}Envelope":
             raise SmscProtocolError(
                 f"{operation} reply is a SOAP 1.2 envelope; the service speaks SOAP 1.1",
@@ -206,10 +277,11 @@ class Protocol:
             raise _fault_error(request, fault, scrub, status)
         if status != 200:
             raise _http_error(request, reply, "with a SOAP envelope that is not a Fault")
-        op = self._operations[operation]
+        op = self._operation(operation)
         body_el = doc.find(_BODY)
         children = [c for c in (body_el if body_el is not None else ()) if isinstance(c.tag, str)]
-        if len(children) != 1 or children[0].tag != op.output_tag:
+        responses = [c for c in children if c.tag == op.output_tag]
+        if len(responses) != 1:
             found = ", ".join(etree.QName(c).localname for c in children) or "nothing"
             raise SmscProtocolError(
                 f"{operation} reply carries {found[:80]} instead of "
@@ -217,9 +289,13 @@ class Protocol:
                 operation=operation,
                 delivery=_unknown_if_send(request),
             )
-        extra = _set_aside_unknown(children[0], op)
-        values = op.zeep_operation.process_reply(doc)
-        return convert(operation, values, extra, request.message_id)
+        if op.reader is not None:
+            record = op.reader.read(responses[0])
+        else:
+            extra = _set_aside_unknown(responses[0], op)
+            values = op.zeep_operation.process_reply(doc)
+            record = None if values is None else record_from_zeep(values, extra)
+        return convert(operation, record, request.message_id)
 
 
 def _unknown_if_send(request: Request) -> Delivery:
