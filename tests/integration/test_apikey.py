@@ -189,12 +189,17 @@ def test_key_goes_in_query_and_element_but_never_login(smsc_emulator: EmulatorSe
 def test_client_reads_both_reply_contracts(
     smsc_emulator: EmulatorServer, smsc_emulator_options: dict[str, bool]
 ) -> None:
-    """Documented reply fields the published WSDL lacks (sms_cnt with all=1) are read when a richer
-    live WSDL sends them and absent otherwise; sends with err=1 read the same either way."""
+    """Documented reply fields the published WSDL lacks (sms_cnt with all=1, per-number op=1 data) are
+    read when a richer live WSDL sends them and absent otherwise; err=1 reads the same either way."""
     documented = smsc_emulator_options.get("documented_fields", False)
     with SoapSmsc(apikey=TEST_APIKEY, endpoint=smsc_emulator.url) as client:
         sent = client.send_sms2(f"{PHONE},79990000000", "both ways", err=True)
         assert (sent.cnt, sent.cost) == (2, Decimal("3.90"))
+        per_number = client.send_sms2(PHONE, "op data", op=True)
+        [entry] = per_number.errors
+        assert entry.phone == PHONE
+        assert entry.cost == (Decimal("1.95") if documented else None)
+        assert (entry.mcc is not None) is documented
         status = client.get_status(sent.id, PHONE, all=1)
     assert status.message == "both ways" and status.cost == Decimal("1.95")
     assert status.sms_cnt == (1 if documented else None)
