@@ -237,3 +237,17 @@ def test_client_and_emulator_share_the_7_to_15_digit_rule(
             smsc_client.send_sms(bad, "x")
         assert info.value.field == "phones" and "7-15 digits" in str(info.value)
     assert [m.phones for m in smsc_emulator.messages] == [("1234567",), ("1" * 15,)]
+
+
+@pytest.mark.parametrize(("query", "field"), [({"cost": 1}, "cost"), ({"valid": "99"}, "valid")])
+def test_send_bulk_refuses_bad_options_before_any_batch(
+    smsc_client: SoapSmsc, smsc_emulator: EmulatorServer, tmp_path: Any, query: Any, field: str
+) -> None:
+    """send_bulk's query gets the same checks up front: nothing is journaled, nothing sent."""
+    from smsc_soap import send_bulk
+
+    journal = tmp_path / "run.db"
+    with pytest.raises(SmscValidationError) as info:
+        send_bulk(smsc_client, [(PHONE, "a"), ("79991234568", "b")], journal=journal, query=query)
+    assert info.value.field == field
+    assert not journal.exists() and smsc_emulator.requests == []
