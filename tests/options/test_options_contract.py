@@ -154,9 +154,22 @@ def test_ready_list_string_with_nl_may_continue_lines() -> None:
 def test_list_through_the_emulator_with_nl(
     smsc_client: SoapSmsc, smsc_emulator: EmulatorServer
 ) -> None:
-    """One-line texts with nl=1 reach the emulator as separate messages, backslashes kept."""
-    smsc_client.send_sms2(list=[(PHONE, "path C:\\new"), ("79881234567", "b")], nl=True)
-    assert sorted(m.text for m in smsc_emulator.messages) == ["b", "path C:\\new"]
+    """Multi-line texts with nl=1 reach the emulator as one message each, backslashes kept."""
+    sent = smsc_client.send_sms2(
+        list=[
+            (PHONE, "Dear Anna,\nyour order: 42\n\nC:\\new"),
+            ("79881234567", "one line"),
+            ("79771234567", "Total: 5\nBye"),
+        ],
+        nl=True,
+    )
+    assert sent.cnt == 3
+    texts = {m.phones: m.text for m in smsc_emulator.messages}
+    assert texts == {
+        (PHONE,): "Dear Anna,\nyour order: 42\n\nC:\\new",
+        ("79881234567",): "one line",
+        ("79771234567",): "Total: 5\nBye",
+    }
 
 
 # ------------------------------------------------------------------ binary messages
