@@ -3,6 +3,10 @@
 Both clients build a :class:`ClientSettings` from their keyword arguments, so they refuse exactly the
 same settings with the same messages. Credentials are held as :class:`Secret` from the first moment,
 and a failing check is raised without the deeper frames whose locals could hold the raw value.
+
+:meth:`ClientSettings.prepare` turns an operation's fields into what goes on the wire: an API-key call
+routed to the operation whose ``query`` can carry the key, the credential elements, and a send's default
+message id (an HMAC under the client's own random key, see :func:`derive_message_id`).
 """
 
 from __future__ import annotations
