@@ -204,3 +204,15 @@ def test_client_reads_both_reply_contracts(
     assert status.message == "both ways" and status.cost == Decimal("1.95")
     assert status.sms_cnt == (1 if documented else None)
     assert ("sms_cnt" in status.extra) is documented
+
+
+def test_prepared_request_never_shows_the_key() -> None:
+    """What a call prepares (route, fields, credentials) shows neither the key nor the id key."""
+    with SoapSmsc(apikey=TEST_APIKEY, endpoint="http://127.0.0.1:9/sys/soap.php") as client:
+        settings = client._plans._settings
+        prepared = settings.prepare("send_sms", {"phones": PHONE, "mes": "x"}, now=0.0)
+        assert prepared.operation == "send_sms2"
+        assert prepared.credentials["query"] == f"cost=3&apikey={TEST_APIKEY}"
+        assert "apikey" not in prepared.fields["query"]
+        for text in (repr(prepared), repr(settings), str(prepared.fields)):
+            assert TEST_APIKEY not in text
