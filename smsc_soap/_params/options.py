@@ -503,7 +503,8 @@ def check_query_options(
                 else:
                     _ENCODERS[name](candidate, None)
             except SmscValidationError as exc:
-                error = error or exc
+                # A list is text: its own error says more than "not a sequence" for a number.
+                error = exc if error is None or name == "list" else error
                 continue
             typed[name] = candidate
             error = None

@@ -264,3 +264,10 @@ def test_send_bulk_refuses_bad_options_before_any_batch(
         send_bulk(smsc_client, [(PHONE, "a"), ("79991234568", "b")], journal=journal, query=query)
     assert info.value.field == field
     assert not journal.exists() and smsc_emulator.requests == []
+
+
+def test_raw_list_error_speaks_of_lines() -> None:
+    """A raw list that is no list says what a line needs, even when it looks like a number."""
+    with pytest.raises(SmscValidationError, match="no ':'") as info:
+        send({"list": "5"}, mes="", phones="")
+    assert info.value.field == "list"
