@@ -32,6 +32,7 @@ from .types import (
     RawReply,
     TransportConfig,
     check_reply_headers,
+    connect_failure,
     exception_chain,
     safe_text,
 )
@@ -224,7 +225,8 @@ def map_httpx_error(exc: BaseException, *, after_headers: bool = False) -> SmscT
         if has(httpx.ProxyError):
             return SmscConnectError(f"the proxy refused the connection ({text})")
         if has(httpx.ConnectError):
-            return SmscConnectError(f"could not connect; nothing was sent ({text})")
+            reason = connect_failure(chain) or f"could not connect ({text})"
+            return SmscConnectError(f"{reason}; nothing was sent")
         if has(httpx.UnsupportedProtocol, httpx.InvalidURL):
             return SmscConnectError(f"invalid URL ({text})", retry_safe=False)
     if has(httpx.ReadTimeout, httpx.WriteTimeout, TimeoutError):

@@ -37,6 +37,7 @@ from .types import (
     RawReply,
     TransportConfig,
     check_reply_headers,
+    connect_failure,
     exception_chain,
     safe_text,
 )
@@ -361,7 +362,8 @@ def map_requests_error(exc: BaseException, *, after_headers: bool = False) -> Sm
             return SmscTlsError(f"TLS verification failed; nothing was sent ({text})")
         # urllib3's NewConnectionError subclasses ConnectTimeoutError, so it is tested first.
         if has(urllib3.exceptions.NewConnectionError) and not _is_timeout(chain):
-            return SmscConnectError(f"could not connect; nothing was sent ({text})")
+            reason = connect_failure(chain) or f"could not connect ({text})"
+            return SmscConnectError(f"{reason}; nothing was sent")
         if has(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError):
             return SmscConnectTimeoutError(f"connecting timed out; nothing was sent ({text})")
         if has(requests.exceptions.ProxyError):

@@ -26,6 +26,7 @@ __all__ = [
     "RawReply",
     "TransportConfig",
     "check_reply_headers",
+    "connect_failure",
     "exception_chain",
     "safe_text",
 ]
@@ -177,3 +178,37 @@ def safe_text(exc: BaseException) -> str:
         return str(exc)
     except Exception:
         return "(no description)"
+
+
+def connect_failure(chain: list[BaseException]) -> str | None:
+    """Why a connection could not be made, in our words ("127.0.0.1:1 refused the connection").
+
+    Read from the operating system's error under the HTTP library's wrappers (whose texts carry pool
+    internals and "Max retries exceeded" even when no retry was made); None when there is none.
+    """
+    import socket
+
+    where = "the server"
+    for error in chain:
+        conn = getattr(error, "conn", None)  # urllib3's NewConnectionError
+        host, port = getattr(conn, "host", None), getattr(conn, "port", None)
+        if host is None:
+            try:  # httpx's ConnectError (its .request raises when unset)
+                url = getattr(error, "request", None)
+                url = getattr(url, "url", None)
+            except RuntimeError:
+                url = None
+            host, port = getattr(url, "host", None), getattr(url, "port", None)
+        if host:
+            where = f"{host}:{port}" if port else str(host)
+            break
+    for error in reversed(chain):
+        if isinstance(error, ConnectionRefusedError):
+            return f"{where} refused the connection (is the server running on that address?)"
+        if isinstance(error, socket.gaierror):
+            reason = (error.strerror or "").lower() or "unknown host"
+            return f"the host name of {where} could not be resolved ({reason})"
+    for error in reversed(chain):
+        if isinstance(error, OSError) and error.strerror:
+            return f"could not connect to {where}: {error.strerror.lower()}"
+    return None

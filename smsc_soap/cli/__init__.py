@@ -8,6 +8,7 @@ To add a subcommand, write ``add_<name>(subparsers)`` and ``run_<name>(args) -> 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .._version import __version__
 from . import bulk, ops, settle, wsdl
+from .common import EXIT_BROKEN_PIPE
 
 if TYPE_CHECKING:
     from ..emulator import Account, RequestRecord
@@ -223,10 +225,16 @@ def run_serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except ValueError as error:
         print(f"smsc-soap serve: --callback-url: {error}", file=sys.stderr)
         return 2
+    try:
+        server.start()
+    except OSError as error:
+        print(f"smsc-soap serve: {_bind_failure(args, error)}", file=sys.stderr)
+        return 2
     stop = _Stop()
     previous = signal.signal(signal.SIGTERM, stop.handle)
     try:
-        with server:
+        with contextlib.ExitStack() as running:
+            running.callback(server.stop)
             print(f"SMSC emulator ({args.namespace_host}) serving on {server.url}", file=out)
             print(f"WSDL: {server.wsdl_url}", file=out)
             if server.pusher is not None:
@@ -247,6 +255,24 @@ def run_serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
     print("stopped", file=out, flush=True)
     return 0
+
+
+def _bind_failure(args: argparse.Namespace, error: OSError) -> str:
+    """Say in our words why serve could not listen, and what to do."""
+    import errno
+
+    where = f"{args.bind}:{args.port}"
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {where}: the port is already in use (another server?); choose "
+            "another with --port N, or --port 0 for any free port (the address is printed)"
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {where}: {args.bind} is not an address of this machine (--bind)"
+    if error.errno == errno.EACCES:
+        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
+    reason = (error.strerror or str(error)).lower()
+    return f"cannot listen on {where}: {reason}"
 
 
 class _Stop:
@@ -367,4 +393,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help()
         return 2
-    return run(args)
+    try:
+        return run(args)
+    except BrokenPipeError:
+        # The reader went away (`smsc-soap wsdl show | head`): stop quietly, as tools killed by SIGPIPE
+        # do, and point stdout at /dev/null so that the interpreter's final flush does not complain.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # a replaced sys.stdout (tests) has no descriptor
+        pass

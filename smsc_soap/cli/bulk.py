@@ -31,7 +31,7 @@ from .common import (
     add_connection_arguments,
     exit_code_for,
     make_client,
-    parse_pairs,
+    parse_options,
     run_command,
     table,
 )
@@ -358,6 +358,7 @@ def _bulk(args: argparse.Namespace, ctx: Context) -> int:
     from .._bulk.session import BulkInterrupted, send_bulk
     from .._exceptions import SmscValidationError
 
+    query = parse_options("send_sms2", (), args.option).as_query("send_sms2")  # checked first
     if args.dry_run:
         return _dry_run(args, ctx)
     if args.file == "-" and args.resume:
@@ -371,7 +372,6 @@ def _bulk(args: argparse.Namespace, ctx: Context) -> int:
             "another --journal",
             field="journal",
         )
-    query = parse_pairs(args.option, "--option")
     run_key = None if args.file == "-" else _fingerprint(args)
     stream, raw, size = _open(args, ctx)
     show = not args.no_progress and not args.json and _isatty(ctx.stderr)

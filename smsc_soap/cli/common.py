@@ -19,6 +19,7 @@ Exit codes (one per error class, so scripts can branch on them):
 10    WSDL drift: the live contract differs from the cached one
 11    bulk run finished, but some messages failed (see the summary)
 130   interrupted (Ctrl-C)
+141   the output was closed early (``smsc-soap wsdl show | head``), as for tools killed by SIGPIPE
 ====  ===============================================================================
 """
 
@@ -26,18 +27,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from .._client.sync_client import SoapSmsc
+    from .._params.options import SendOptions
 
 __all__ = [
     "EXIT_AUTH",
+    "EXIT_BROKEN_PIPE",
     "EXIT_DRIFT",
     "EXIT_FUNDS",
     "EXIT_INTERNAL",
@@ -50,12 +56,15 @@ __all__ = [
     "EXIT_TRANSPORT",
     "EXIT_UNKNOWN",
     "EXIT_USAGE",
+    "CliOptions",
     "Context",
     "CredentialError",
     "add_connection_arguments",
     "exit_code_for",
     "make_client",
+    "parse_options",
     "parse_pairs",
+    "relabel",
 ]
 
 EXIT_OK = 0
@@ -71,11 +80,13 @@ EXIT_THROTTLED = 9
 EXIT_DRIFT = 10
 EXIT_PARTIAL = 11
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 EXIT_CODES_HELP = """exit codes:
   0 ok; 1 internal error; 2 usage/validation; 3 authentication; 4 insufficient funds;
   5 refused by the service; 6 transport; 7 protocol; 8 outcome unknown (check the status);
-  9 rate-limited/blocked; 10 WSDL drift; 11 bulk finished with failures; 130 interrupted"""
+  9 rate-limited/blocked; 10 WSDL drift; 11 bulk finished with failures; 130 interrupted;
+  141 output closed early (| head)"""
 
 
 class CredentialError(Exception):
@@ -99,23 +110,35 @@ class Context:
         context = getattr(args, "context", None)
         return context if isinstance(context, Context) else cls()
 
-    def scrub(self, text: str) -> str:
-        """Mask every secret this command knows in ``text``."""
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+    def scrub(self, value: Any) -> Any:
+        """Mask the secrets this command knows in a value that came from the server or the request.
+
+        Strings are scrubbed (with the library's one :class:`~smsc_soap._secrets.Scrubber`), mappings and
+        lists item by item; numbers, dates and enums pass unchanged. Our own messages and labels are never
+        passed through here, so a password such as "or" cannot garble "wrong login or password".
+        """
+        if isinstance(value, str):
+            if not self.secrets:
+                return value
+            from .._secrets import Scrubber
+
+            return Scrubber(*self.secrets)(value, limit=None)
+        if isinstance(value, Mapping):
+            return {key: self.scrub(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub(item) for item in value]
+        return value
 
     def out(self, text: str = "") -> None:
-        """Write a line to stdout (secrets masked)."""
-        self.stdout.write(self.scrub(text) + "\n")
+        """Write a line to stdout."""
+        self.stdout.write(text + "\n")
 
     def err(self, text: str) -> None:
-        """Write a line to stderr (secrets masked)."""
-        self.stderr.write(self.scrub(text) + "\n")
+        """Write a line to stderr."""
+        self.stderr.write(text + "\n")
 
     def json(self, data: Any) -> None:
-        """Write ``data`` as one JSON document to stdout (secrets masked)."""
+        """Write ``data`` as one JSON document to stdout."""
         self.out(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
 
     def result(self, exit_code: int, data: Mapping[str, Any]) -> int:
@@ -171,7 +194,11 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
         "--endpoint", help="SOAP endpoint URL, e.g. a local emulator (default: $SMSC_ENDPOINT)"
     )
     group.add_argument(
-        "--timeout", type=float, default=60.0, help="total seconds per call (default: 60)"
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="total seconds per call, retries included (default: 60)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -206,6 +233,13 @@ def make_client(args: argparse.Namespace, ctx: Context, **kwargs: Any) -> SoapSm
                     "no password: set SMSC_PSW, or run on a terminal to be prompted"
                 )
     ctx.secrets.extend(s for s in (psw, apikey) if s)
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        from .._exceptions import SmscValidationError
+
+        raise SmscValidationError(
+            f"--timeout must be a number of seconds greater than 0, not {args.timeout:g}",
+            field="--timeout",
+        )
     from .._client.sync_client import SoapSmsc
 
     options: dict[str, Any] = {"timeout": args.timeout, **kwargs}
@@ -213,9 +247,17 @@ def make_client(args: argparse.Namespace, ctx: Context, **kwargs: Any) -> SoapSm
         options["host"] = host
     if endpoint:
         options["endpoint"] = endpoint
-    if apikey:
-        return SoapSmsc(apikey=apikey, **options)
-    return SoapSmsc(login, psw, **options)
+    flags = {
+        "timeout": "--timeout",
+        "deadline": "--timeout",
+        "host": "--host" if args.host else "SMSC_HOST",
+        "endpoint": "--endpoint" if args.endpoint else "SMSC_ENDPOINT",
+        "login": "--login" if args.login else "SMSC_LOGIN",
+    }
+    with relabel(flags):
+        if apikey:
+            return SoapSmsc(apikey=apikey, **options)
+        return SoapSmsc(login, psw, **options)
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -307,3 +349,144 @@ def table(ctx: Context, rows: list[tuple[str, object]]) -> None:
     width = max((len(label) for label, _ in shown), default=0)
     for label, value in shown:
         ctx.out(f"{label.ljust(width)}  {value}")
+
+
+# ------------------------------------------------------------------------- errors named by flag
+
+
+@contextmanager
+def relabel(flags: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise a validation error about a library keyword as one about the flag that set it.
+
+    ``flags`` maps the library's field name (``error.field``) to what the user typed (``--timeout``,
+    ``-o valid=99``); the message then starts with that, and the keyword's own name is dropped from its
+    start ("option 'valid' must be ..." becomes "--valid 99: must be ...").
+    """
+    from .._exceptions import SmscConfigurationError, SmscValidationError
+
+    try:
+        yield
+    except SmscValidationError as error:
+        name = error.field
+        if name is None or name not in flags:
+            raise
+        flag = flags[name]
+        text = str(error)
+        for prefix in (f"option {name!r} ", f"{name} ", f"option {name!r}: ", f"{name}: "):
+            if text.startswith(prefix):
+                text = text[len(prefix) :]
+                break
+        cls = SmscConfigurationError if isinstance(error, SmscConfigurationError) else None
+        new = (cls or SmscValidationError)(f"{flag}: {text}", field=flag.split()[0])
+        raise new from None
+
+
+# ------------------------------------------------------------ send options from the command line
+
+#: Query keys the service spells differently from the SendOptions field.
+_OPTION_ALIASES = {"del": "delete"}
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class CliOptions:
+    """Options of one command line: typed and checked (``options``), and the rest for ``query``.
+
+    ``extra`` holds keys that are not :class:`SendOptions` fields (parameters newer than the library);
+    they pass as the library's ``query=`` lets them (credentials and explicit arguments stay refused).
+    """
+
+    options: SendOptions | None
+    extra: dict[str, str]
+    sources: dict[str, str]
+
+    def as_query(self, operation: str) -> dict[str, str]:
+        """Everything as one ``query`` mapping in the service's text forms (for bulk requests)."""
+        own = {} if self.options is None else self.options.to_query(operation)
+        return {**own, **self.extra}
+
+    def flags(self, **more: str) -> dict[str, str]:
+        """What the user typed for each library keyword (for :func:`relabel`), plus ``more``."""
+        return {**more, **self.sources, "query": "-o/--query"}
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` (a query key such as ``cost``) was given on the command line."""
+        return key in self.sources
+
+
+def _option_value(name: str, text: str) -> Any:
+    """Turn the text of a flag into the type the SendOptions field takes; leave it text otherwise."""
+    from dataclasses import fields
+
+    from .._params.options import SendOptions
+
+    kind = next(str(f.type) for f in fields(SendOptions) if f.name == name)
+    value = text.strip()
+    if kind.startswith("bool"):
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        return text
+    if kind.startswith("int") and _INTEGER.match(value):
+        return int(value)
+    if kind.startswith("Number"):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return text
+    return text
+
+
+def parse_options(
+    operation: str,
+    typed: Sequence[tuple[str, str, str]] = (),
+    pairs: Sequence[str] | None = None,
+    query: str | None = None,
+    *,
+    pairs_flag: str = "-o",
+) -> CliOptions:
+    """Build the options of a command from its typed flags, ``-o KEY=VALUE`` pairs and ``--query``.
+
+    ``typed`` lists ``(source, key, text)`` of the typed flags given (``("--valid 99", "valid", "99")``).
+    Keys that are :class:`SendOptions` fields (``del`` for ``delete``) go through SendOptions and its
+    checks for ``operation``, exactly as the library's typed keywords do; other keys are kept for
+    ``query``. A key given twice, by any two of these, is refused. Errors name the flag, not the keyword.
+    """
+    from .._exceptions import SmscValidationError
+    from .._params.options import OPTION_NAMES, SendOptions
+    from .._params.query import encode_query, php_parse_str
+
+    given: dict[str, tuple[str, str]] = {}
+
+    def add(key: str, text: str, source: str) -> None:
+        name = _OPTION_ALIASES.get(key, key)
+        if name in given:
+            raise SmscValidationError(
+                f"{source}: {key!r} is already given by {given[name][1]}", field=source.split()[0]
+            )
+        given[name] = (text, source)
+
+    for source, key, text in typed:
+        add(key, text, source)
+    for key, text in parse_pairs(list(pairs or []), pairs_flag).items():
+        add(key, text, f"{pairs_flag} {key}={text}")
+    if query:
+        with relabel({"query": "--query"}):
+            encode_query(query, operation)  # well-formed, no reserved keys
+        for key, text in php_parse_str(query).items():
+            add(key, text, f"--query {key}={text}")
+    values = {name: value for name, value in given.items() if name in OPTION_NAMES}
+    extra = {key: text for key, (text, _) in given.items() if key not in OPTION_NAMES}
+    sources = {name: source for name, (_, source) in given.items()}
+    flags = {**sources, "query": f"{pairs_flag}/--query"}
+    with relabel(flags):
+        options = None
+        if values:
+            options = SendOptions(
+                **{name: _option_value(name, text) for name, (text, _) in values.items()}
+            )
+            options.validate(operation)
+        encode_query(extra, operation)  # reserved keys (login, psw, phones, ...) are refused
+    return CliOptions(options, extra, sources)

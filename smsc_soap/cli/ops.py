@@ -9,82 +9,89 @@ from typing import Any
 from .common import (
     EXIT_CODES_HELP,
     EXIT_OK,
+    CliOptions,
     Context,
     add_connection_arguments,
     make_client,
-    parse_pairs,
+    parse_options,
+    relabel,
     run_command,
     table,
 )
 
 __all__ = ["SPECS"]
 
-# Typed flags of send/cost: flag name -> (query key, help). Each is one parameter of ``query``.
+# Typed flags of send/cost: flag -> (SendOptions field, argparse keywords). Each one is a SendOptions field,
+# built and checked exactly as the library's keyword of the same name.
 _FLAG_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "--translit": ("translit", {"choices": ["0", "1", "2"], "help": "transliterate (1 or 2)"}),
+    "--translit": (
+        "translit",
+        {"choices": ["0", "1", "2"], "help": "transliterate: 1 to Latin, 2 to Latin look-alikes"},
+    ),
     "--tinyurl": ("tinyurl", {"action": "store_const", "const": "1", "help": "shorten links"}),
-    "--maxsms": ("maxsms", {"type": int, "help": "cut the text to at most N parts"}),
-    "--valid": ("valid", {"help": "lifetime: hours 1..24 or hh:mm"}),
-    "--tz": ("tz", {"help": "time zone of --time, hours from Moscow"}),
+    "--maxsms": ("maxsms", {"metavar": "N", "help": "cut the text to at most N parts (1..1000)"}),
+    "--valid": (
+        "valid",
+        {"metavar": "HOURS|hh:mm", "help": "lifetime: 1..24 hours, or hh:mm from 00:01 to 24:00"},
+    ),
+    "--tz": ("tz", {"metavar": "HOURS", "help": "time zone of --time, hours from Moscow"}),
     "--flash": ("flash", {"action": "store_const", "const": "1", "help": "flash SMS"}),
     "--viber": ("viber", {"action": "store_const", "const": "1", "help": "Viber message"}),
-    "--subj": ("subj", {"help": "subject (MMS, e-mail)"}),
+    "--subj": ("subj", {"metavar": "TEXT", "help": "subject (MMS, e-mail)"}),
+}
+_SEND_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "--cost": (
+        "cost",
+        {
+            "choices": ["0", "2", "3"],
+            "help": "what the reply carries: 0 id and parts, 2 also the cost, 3 (the default here) "
+            "also the new balance; cost only (1) sends nothing: use `smsc-soap cost`",
+        },
+    ),
+    "--err": ("err", {"action": "store_const", "const": "1", "help": "list the failed numbers"}),
+    "--op": (
+        "op",
+        {"action": "store_const", "const": "1", "help": "report every number with its status"},
+    ),
 }
 
 
 def _add_query_arguments(parser: argparse.ArgumentParser, *, send: bool) -> None:
     group = parser.add_argument_group(
-        "options", "Extra parameters travel in the query string (send_sms2 / get_sms_cost2)."
+        "message options",
+        "Each is a SendOptions field of the library, checked the same way before anything is sent.",
     )
-    for flag, (key, kwargs) in _FLAG_OPTIONS.items():
+    flags = {**_FLAG_OPTIONS, **(_SEND_FLAGS if send else {})}
+    for flag, (key, kwargs) in flags.items():
         group.add_argument(flag, dest=f"opt_{key}", **kwargs)
-    if send:
-        group.add_argument(
-            "--cost",
-            dest="opt_cost",
-            choices=["0", "2", "3"],
-            help="what the reply carries: 0 id and parts (the service's default), 2 also the cost, 3 also "
-            "cost and balance; cost only (1) sends nothing: use `smsc-soap cost`",
-        )
-        group.add_argument(
-            "--err", dest="opt_err", action="store_const", const="1", help="list failed numbers"
-        )
-        group.add_argument(
-            "--op", dest="opt_op", action="store_const", const="1", help="report every number"
-        )
+    _add_raw_arguments(group)
+
+
+def _add_raw_arguments(group: Any) -> None:
     group.add_argument(
         "-o",
         "--option",
         action="append",
         metavar="KEY=VALUE",
-        help="any other service parameter, repeatable (e.g. -o list=... -o mail=1)",
+        help="any other parameter, repeatable (e.g. -o mail=1); SendOptions fields are checked, "
+        "unknown keys are passed on for parameters newer than this tool",
     )
     group.add_argument(
         "--query",
         metavar="K=V&K=V",
-        help="a ready URL-encoded query string, passed through as is",
+        help="a ready URL-encoded query string; its keys follow the same rules as -o",
     )
 
 
-def _query(args: argparse.Namespace) -> dict[str, str] | str | None:
-    """Merge typed flags and --option pairs into a mapping; a raw --query string is used alone."""
-    pairs: dict[str, str] = {}
-    for name, value in vars(args).items():
-        if name.startswith("opt_") and value is not None:
-            pairs[name[4:]] = str(value)
-    for key, value in parse_pairs(args.option, "--option").items():
-        if key in pairs:
-            from .._exceptions import SmscValidationError
-
-            raise SmscValidationError(f"{key!r} is given twice", field="--option")
-        pairs[key] = value
-    if args.query is not None:
-        if pairs:
-            from urllib.parse import urlencode
-
-            return urlencode(pairs) + ("&" + args.query if args.query else "")
-        return str(args.query)
-    return pairs or None
+def _options(args: argparse.Namespace, operation: str) -> CliOptions:
+    """The command line's options, built and checked through SendOptions."""
+    typed: list[tuple[str, str, str]] = []
+    for flag, (key, kwargs) in {**_FLAG_OPTIONS, **_SEND_FLAGS}.items():
+        value = getattr(args, f"opt_{key}", None)
+        if value is not None:
+            source = flag if kwargs.get("action") == "store_const" else f"{flag} {value}"
+            typed.append((source, key, str(value)))
+    return parse_options(operation, typed, args.option, args.query)
 
 
 def _text(args: argparse.Namespace, ctx: Context) -> str:
@@ -107,54 +114,99 @@ def _balance(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _send(args: argparse.Namespace, ctx: Context) -> int:
-    query = _query(args)
+    from .._params.options import make_options
+
+    given = _options(args, "send_sms2")
+    options = given.options
+    if not given.has("cost"):
+        options = make_options(options, cost=3)  # the id, parts, cost and new balance
     mes = _text(args, ctx)
-    with make_client(args, ctx) as client:
-        if query is None:
-            result = client.send_sms(
-                args.phones, mes, id=args.id, sender=args.sender, time=args.time
-            )
-        else:
-            if isinstance(query, dict):
-                query.setdefault("cost", "3")
-            result = client.send_sms2(
-                args.phones, mes, id=args.id, sender=args.sender, time=args.time, query=query
-            )
-    errors = [{"phone": e.phone, "status": int(e.status)} for e in result.errors]
+    with make_client(args, ctx) as client, relabel(given.flags(**_SEND_FIELDS)):
+        result = client.send_sms2(
+            args.phones,
+            mes,
+            id=args.id,
+            sender=args.sender,
+            time=args.time,
+            options=options,
+            query=given.extra or None,
+        )
+    numbers = [_number(entry) for entry in result.errors]
     if args.json:
         return ctx.result(
             EXIT_OK,
             {
-                "id": result.id,
+                "id": ctx.scrub(result.id),
                 "cnt": result.cnt,
                 "cost": result.cost,
                 "balance": result.balance,
-                "errors": errors,
+                "errors": ctx.scrub([n for n in numbers if not n["accepted"]]),
+                **({"numbers": ctx.scrub(numbers)} if given.has("op") else {}),
             },
         )
-    else:
-        table(
-            ctx,
-            [
-                ("id", result.id),
-                ("sms parts", result.cnt),
-                ("cost", result.cost),
-                ("balance", result.balance),
-            ],
+    table(
+        ctx,
+        [
+            ("id", ctx.scrub(result.id)),
+            ("sms parts", result.cnt),
+            ("cost", result.cost),
+            ("balance", result.balance),
+        ],
+    )
+    for item in numbers:
+        label = "accepted" if item["accepted"] else "failed"
+        details = "".join(f", {key} {item[key]}" for key in ("mcc", "mnc", "cost") if key in item)
+        if item.get("error"):
+            meaning = f" ({item['error_text']})" if item.get("error_text") else ""
+            details += f", error {item['error']}{meaning}"
+        ctx.out(
+            f"{label:<9} {ctx.scrub(item['phone'])}  status {item['status']} "
+            f"({item['status_text']}){details}"
         )
-        for item in errors:
-            ctx.out(f"failed    {item['phone']}  status {item['status']}")
     return EXIT_OK
 
 
+#: Library keywords of a send and the arguments that set them.
+_SEND_FIELDS = {
+    "phones": "PHONES",
+    "mes": "MES",
+    "id": "--id",
+    "sender": "--sender",
+    "time": "--time",
+    "tz": "--tz",
+}
+
+
+def _number(entry: Any) -> dict[str, Any]:
+    """One per-number entry of a send reply (err=1 lists the failed ones, op=1 every number)."""
+    status = entry.status
+    code = int(status)
+    item: dict[str, Any] = {
+        "phone": entry.phone,
+        "status": code,
+        "status_text": getattr(status, "description", str(status)),
+        # 20..25: cannot be delivered, wrong number, forbidden, no funds, unavailable.
+        "accepted": code < 20,
+    }
+    for key in ("mcc", "mnc", "cost", "error"):
+        value = getattr(entry, key, None)
+        if value is not None:
+            item[key] = int(value) if key == "error" else value
+    if item.get("error"):  # op=1 gives a delivery error code for a failed number
+        item["error_text"] = getattr(entry.error, "description", None)
+    return item
+
+
 def _cost(args: argparse.Namespace, ctx: Context) -> int:
-    query = _query(args)
+    given = _options(args, "get_sms_cost2")
     mes = _text(args, ctx)
-    with make_client(args, ctx) as client:
-        if query is None:
+    with make_client(args, ctx) as client, relabel(given.flags(**_SEND_FIELDS)):
+        if given.options is None and not given.extra:
             result = client.get_sms_cost(args.phones, mes)
         else:
-            result = client.get_sms_cost2(args.phones, mes, query=query)
+            result = client.get_sms_cost2(
+                args.phones, mes, options=given.options, query=given.extra or None
+            )
     if args.json:
         return ctx.result(EXIT_OK, {"cost": result.cost, "cnt": result.cnt})
     else:
@@ -163,12 +215,14 @@ def _cost(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _status(args: argparse.Namespace, ctx: Context) -> int:
-    query = _query(args)
-    with make_client(args, ctx) as client:
-        if query is None:
+    given = _options(args, "get_status2")
+    with make_client(args, ctx) as client, relabel(given.flags(id="ID", phone="PHONE")):
+        if given.options is None and not given.extra:
             result = client.get_status(args.id, args.phone, all=args.all)
         else:
-            result = client.get_status2(args.id, args.phone, all=args.all, query=query)
+            result = client.get_status2(
+                args.id, args.phone, all=args.all, options=given.options, query=given.extra or None
+            )
     status = result.status
     data: dict[str, Any] = {
         "status": int(status),
@@ -176,13 +230,13 @@ def _status(args: argparse.Namespace, ctx: Context) -> int:
         "err": None if result.err is None else int(result.err),
         "last_date": result.last_date,
         "send_date": result.send_date,
-        "phone": result.phone,
+        "phone": ctx.scrub(result.phone),
         "cost": result.cost,
-        "sender_id": result.sender_id,
-        "status_name": result.status_name,
-        "message": result.message,
-        "operator": result.operator,
-        "region": result.region,
+        "sender_id": ctx.scrub(result.sender_id),
+        "status_name": ctx.scrub(result.status_name),
+        "message": ctx.scrub(result.message),
+        "operator": ctx.scrub(result.operator),
+        "region": ctx.scrub(result.region),
         "sms_cnt": result.sms_cnt,
     }
     if args.json:
@@ -205,10 +259,14 @@ def _describe(parser: argparse.ArgumentParser, description: str) -> None:
 
 def add_send(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``send``."""
-    _describe(parser, "Send MES to PHONES (comma-separated). With any option, send_sms2 is used.")
+    _describe(
+        parser,
+        "Send MES to PHONES (comma-separated) with send_sms2, asking for the cost and new balance "
+        "(--cost 3) unless --cost says otherwise.",
+    )
     parser.add_argument("phones", help="numbers, comma-separated (+ disables number correction)")
     parser.add_argument("mes", help="the text; '-' reads it from stdin")
-    parser.add_argument("--id", help="message id (default: a fresh random one)")
+    parser.add_argument("--id", help="message id (default: one the library derives for this send)")
     parser.add_argument("--sender", help="sender name")
     parser.add_argument(
         "--time",
@@ -240,9 +298,11 @@ def add_status(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="detail: 0 (default, as the service), 1, 2",
     )
-    group = parser.add_argument_group("options")
-    group.add_argument("-o", "--option", action="append", metavar="KEY=VALUE")
-    group.add_argument("--query", metavar="K=V&K=V")
+    group = parser.add_argument_group(
+        "status options",
+        "Parameters of get_status2 (e.g. -o del=1 deletes the message after reading).",
+    )
+    _add_raw_arguments(group)
     add_connection_arguments(parser)
 
 

@@ -58,6 +58,7 @@ def add_wsdl(parser: argparse.ArgumentParser) -> None:
     )
     check.add_argument(
         "--namespace-host",
+        metavar="HOST",
         help="with --url or --file: the site whose contract to expect (default smsc.ru)",
     )
     check.add_argument(
@@ -65,9 +66,15 @@ def add_wsdl(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="the soap:address to expect instead of the site's endpoint (e.g. a local emulator's)",
     )
-    check.add_argument("--timeout", type=float, default=15.0, help="seconds (default 15)")
     check.add_argument(
-        "--max-bytes", type=int, default=2 * 1024 * 1024, help="size cap (default 2 MiB)"
+        "--timeout", type=float, default=15.0, metavar="SECONDS", help="seconds (default 15)"
+    )
+    check.add_argument(
+        "--max-bytes",
+        type=int,
+        default=2 * 1024 * 1024,
+        metavar="BYTES",
+        help="size cap (default 2 MiB)",
     )
     check.add_argument("--json", action="store_true", help="print JSON")
 
