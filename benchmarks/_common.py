@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import sys
 from collections.abc import Callable, Sequence
@@ -31,6 +32,17 @@ class Figure:
         value = f"{self.value:,.3f}" if abs(self.value) < 100 else f"{self.value:,.0f}"
         text = f"  {self.name:<52} {value:>12} {self.unit:<8} {self.target:<14} {verdict}"
         return text + (f"  ({self.note})" if self.note else "")
+
+    def row(self) -> str:
+        """The figure as one Markdown table row: figure | value | target | verdict | note."""
+        verdict = "" if self.passed is None else ("pass" if self.passed else "**MISS**")
+        value = f"{self.value:,.3f}" if abs(self.value) < 100 else f"{self.value:,.0f}"
+        name = self.name.strip()
+        if self.name.startswith("  "):
+            name = "… " + name
+        target = self.target if self.passed is not None else ""
+        row = f"| {name} | {value} {self.unit} | {target} | {verdict} | {self.note} |"
+        return re.sub(r"<(?=[A-Za-z/])", "&lt;", row)  # <error> is text, not an HTML tag
 
 
 def at_most(name: str, value: float, unit: str, limit: float, note: str = "") -> Figure:

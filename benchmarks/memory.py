@@ -57,6 +57,10 @@ def child(url: str, rows: int) -> None:
                 "after": after,
                 "sent": summary.sent,
                 "growth": max(peak, peak_before) - before,
+                "unsent": (
+                    f"failed {dict(summary.failed)}, unknown {summary.unknown}, held "
+                    f"{summary.held}, stopped by {summary.stopped_by}"
+                ),
             }
         )
     )
@@ -79,6 +83,18 @@ def run(quick: bool) -> list[Figure]:
             timeout=600,
         ).stdout
     data = json.loads(out.strip().splitlines()[-1])
+    if data["sent"] != rows:
+        # The figure is about a whole run: a run cut short is a miss, with what stopped it.
+        return [
+            Figure(
+                f"resident growth over {rows:,} rows",
+                data["growth"],
+                "MB",
+                "all rows sent",
+                False,
+                f"only {data['sent']:,} sent: {data['unsent']}",
+            )
+        ]
     return [
         info("resident size before the run", data["before"], "MB", "client warm, one batch sent"),
         below(

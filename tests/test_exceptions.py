@@ -81,7 +81,7 @@ def test_foreign_exception_is_mapped(
         raise _instance(cls)
 
     if stage == "transport":
-        monkeypatch.setattr(requests.Session, "post", boom)
+        monkeypatch.setattr(urllib3.HTTPConnectionPool, "urlopen", boom)
     else:
         monkeypatch.setattr(type(client._protocol), "_parse", boom)
     for call in (client.get_balance, lambda: client.send_sms("79999999999", "hi", id=3)):

@@ -27,6 +27,7 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
+from .redact import Envelope, forget_locals
 from .types import (
     USER_AGENT,
     RawReply,
@@ -35,24 +36,12 @@ from .types import (
     connect_failure,
     exception_chain,
     safe_text,
+    ssl_context,
 )
 
 __all__ = ["AsyncTransport", "map_httpx_error"]
 
 _HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "keep-alive"}
-
-
-def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """A verifying TLS context trusting what the sync transport trusts: ``ca_bundle``, else certifi's roots."""
-    import os
-
-    if ca_bundle is None:
-        import certifi
-
-        return ssl.create_default_context(cafile=certifi.where())
-    if os.path.isdir(ca_bundle):
-        return ssl.create_default_context(capath=ca_bundle)
-    return ssl.create_default_context(cafile=ca_bundle)
 
 
 class AsyncTransport:
@@ -118,7 +107,23 @@ class AsyncTransport:
     async def post(
         self, url: str, body: bytes, headers: Mapping[str, str], deadline_at: float
     ) -> RawReply:
-        """POST ``body`` and return the reply, or raise a mapped SmscTransportError."""
+        """POST ``body`` and return the reply, or raise a mapped SmscTransportError.
+
+        Whatever else leaves (CancelledError from ``task.cancel()`` or ``asyncio.wait_for``,
+        KeyboardInterrupt) leaves with the locals of httpx's and httpcore's frames cleared: they hold
+        the envelope, password included.
+        """
+        envelope = Envelope(body)
+        body = b""  # from here on only the redacted envelope is a local of this frame
+        try:
+            return await self._post(url, envelope, headers, deadline_at)
+        except BaseException as exc:
+            forget_locals(exc)
+            raise
+
+    async def _post(
+        self, url: str, envelope: Envelope, headers: Mapping[str, str], deadline_at: float
+    ) -> RawReply:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
             raise SmscDeadlineExceededError(
@@ -137,7 +142,7 @@ class AsyncTransport:
         error: SmscTransportError | None = None
         try:
             async with asyncio.timeout(remaining):
-                return await self._exchange(client, url, body, headers, timeout, stage)
+                return await self._exchange(client, url, envelope, headers, timeout, stage)
         except SmscError:
             raise
         except TimeoutError:
@@ -154,13 +159,15 @@ class AsyncTransport:
         self,
         client: httpx.AsyncClient,
         url: str,
-        body: bytes,
+        envelope: Envelope,
         headers: Mapping[str, str],
         timeout: httpx.Timeout,
         stage: _Stage,
     ) -> RawReply:
         limit = self.config.max_response_bytes
-        request = client.build_request("POST", url, content=body, headers=headers, timeout=timeout)
+        request = client.build_request(
+            "POST", url, content=envelope.reveal(), headers=headers, timeout=timeout
+        )
         response = await client.send(request, stream=True)
         try:
             stage.status = status = response.status_code

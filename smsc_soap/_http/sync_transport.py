@@ -1,29 +1,30 @@
-"""The hardened HTTP layer under zeep: bounded in time and size, never redirected, never decompressing.
+"""The sync HTTP layer on urllib3 (requests' own engine): bounded in time and size, never redirected,
+never decompressing.
 
 zeep's own transport has no call timeout, no size limit, follows redirects with the password in the
-body, inflates any Content-Encoding and logs whole envelopes at DEBUG. This module posts the envelope
-that zeep serialised and hands back the raw reply, mapping every requests/urllib3 failure to our
-exception tree with what it means for the message.
+body, inflates any Content-Encoding and logs whole envelopes at DEBUG. This module posts the envelope the
+SOAP layer serialised through a urllib3 connection pool per endpoint and hands back the raw reply, mapping
+every urllib3/socket failure to our exception tree with what it means for the message. requests' session
+layer (per-call request preparation, settings merging, cookie and hook handling) is skipped: it cost most
+of a call's CPU and does nothing this client needs.
+
+urllib3 is imported on the first call, not with the package.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
+import functools
 import os
-import socket
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
-
-import requests
-import urllib3
-import urllib3.connection
-from requests.adapters import HTTPAdapter
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .._exceptions import (
+    ClientClosedError,
     Delivery,
+    SmscConfigurationError,
     SmscConnectError,
     SmscConnectTimeoutError,
     SmscDeadlineExceededError,
@@ -32,6 +33,7 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
+from .redact import Envelope, forget_locals
 from .types import (
     USER_AGENT,
     RawReply,
@@ -40,198 +42,160 @@ from .types import (
     connect_failure,
     exception_chain,
     safe_text,
+    ssl_context,
 )
+from .watchdog import WATCHDOG
 
-__all__ = ["SyncTransport", "map_requests_error"]
+if TYPE_CHECKING:
+    import urllib3
 
+__all__ = ["SyncTransport", "map_urllib3_error", "past_deadline", "read_body"]
 
-class _Watchdog:
-    """One daemon thread per process that shuts down the socket of a call whose deadline passed.
+# HTTP/1.1 keeps connections alive without a Connection header; identity: nothing is inflated.
+_BASE_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
 
-    Socket timeouts bound each ``recv``, not a whole reply: a server that drips one header byte per
-    second would hold a call forever. Arming the socket here bounds the call by its deadline however
-    the server paces its bytes.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int]] = []
-        self._armed: dict[int, socket.socket] = {}
-        self._tokens = itertools.count(1)
-        self._pid = -1
-
-    def arm(self, sock: socket.socket, deadline_at: float) -> int:
-        """Shut ``sock`` down at ``deadline_at`` (monotonic) unless disarmed first; returns a token."""
-        with self._cond:
-            if self._pid != os.getpid():
-                # After a fork the thread is gone and the heap holds the parent's sockets.
-                self._pid = os.getpid()
-                self._heap, self._armed = [], {}
-                threading.Thread(target=self._run, name="smsc-soap-deadline", daemon=True).start()
-            token = next(self._tokens)
-            self._armed[token] = sock
-            heapq.heappush(self._heap, (deadline_at, token))
-            self._cond.notify()
-            return token
-
-    def disarm(self, token: int) -> None:
-        """Forget ``token``; its socket is left alone."""
-        with self._cond:
-            self._armed.pop(token, None)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._heap:
-                    self._cond.wait()
-                deadline_at, token = self._heap[0]
-                if token not in self._armed:
-                    heapq.heappop(self._heap)
-                    continue
-                wait = deadline_at - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(min(wait, 60.0))
-                    continue
-                heapq.heappop(self._heap)
-                sock = self._armed.pop(token)
-            try:
-                # The plain socket's shutdown (not SSLSocket's): it wakes the blocked reader at once.
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-_WATCHDOG = _Watchdog()
+#: Per thread: the deadline of the call in progress, the watchdog tokens it armed, whether a byte left.
 _current = threading.local()
 
 
-class _DeadlineArmed:
-    """Mixed into urllib3's connection classes: arms the watchdog before the reply is awaited."""
+@functools.cache
+def pool_classes() -> dict[str, Any]:
+    """urllib3 pool classes (by scheme) whose connections respect the call deadline.
 
-    sock: socket.socket | None
-
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        deadline_at: float | None = getattr(_current, "deadline_at", None)
-        if deadline_at is not None and self.sock is not None:
-            _current.tokens.append(_WATCHDOG.arm(self.sock, deadline_at))
-        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
-
-    def send(self, data: Any) -> None:
-        # http.client connects lazily here; a failed connect or TLS handshake proves nothing left. From
-        # the first write on, a failure may come after the service read the request.
-        if self.sock is None:
-            self.connect()  # type: ignore[attr-defined]
-        _current.written = True
-        super().send(data)  # type: ignore[misc]
-
-
-class _HTTPConnection(_DeadlineArmed, urllib3.connection.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_DeadlineArmed, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-class _Adapter(HTTPAdapter):
-    """requests' adapter with connection classes that respect the call deadline."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = _POOLS
-        return manager
-
-
-class _Session(requests.Session):
-    """A session that never looks at a redirect target.
-
-    Even with ``allow_redirects=False``, requests prepares the next hop of a 3xx (``Response.next``) and
-    first reads, and inflates, the whole redirect body, without any size limit. With no target there
-    is no next hop: the 3xx comes back unread and is refused by :func:`check_reply_headers`.
+    Made on first use, so that importing this module does not import urllib3.
     """
+    import socket
 
-    def get_redirect_target(self, resp: requests.Response) -> None:
-        return None
+    import urllib3
+    import urllib3.connection
+
+    class DeadlineArmed:
+        """Mixed into urllib3's connection classes: arms the watchdog before the reply is awaited."""
+
+        sock: socket.socket | None
+
+        def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+            deadline_at: float | None = getattr(_current, "deadline_at", None)
+            if deadline_at is not None and self.sock is not None:
+                _current.tokens.append(WATCHDOG.arm(self.sock, deadline_at))
+            return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+
+        def send(self, data: Any) -> None:
+            # http.client connects lazily here; a failed connect or TLS handshake proves nothing left.
+            # From the first write on, a failure may come after the service read the request.
+            if self.sock is None:
+                self.connect()  # type: ignore[attr-defined]
+            _current.written = True
+            super().send(data)  # type: ignore[misc]
+
+    class HTTPConnection(DeadlineArmed, urllib3.connection.HTTPConnection):
+        pass
+
+    class HTTPSConnection(DeadlineArmed, urllib3.connection.HTTPSConnection):
+        pass
+
+    class HTTPPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = HTTPConnection
+
+    class HTTPSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = HTTPSConnection
+
+    return {"http": HTTPPool, "https": HTTPSPool}
 
 
 class SyncTransport:
-    """Posts envelopes with requests, within the configured limits; safe to share between threads.
+    """Posts envelopes with urllib3, within the configured limits; safe to share between threads.
 
-    A process that forks gets a fresh session on its first call, so parent and child never share
-    pooled sockets.
+    One pool per endpoint (the primary and its mirrors), at most ``max_connections`` connections each,
+    kept alive. A process that forks gets fresh pools on its first call, so parent and child never
+    share pooled sockets.
     """
 
     def __init__(self, config: TransportConfig) -> None:
         self.config = config
         self._lock = threading.Lock()
-        self._session: requests.Session | None = None
+        self._managers: dict[str, Any] = {}
+        self._pools: dict[str, tuple[Any, str]] = {}
         self._pid = os.getpid()
         self.closed = False
 
     def __repr__(self) -> str:
         return f"SyncTransport(deadline={self.config.deadline}s)"
 
-    def _get_session(self) -> requests.Session:
-        session = self._session
-        if session is not None and self._pid == os.getpid():
-            return session
+    def _pool_for(self, url: str) -> tuple[Any, str]:
+        """The pool serving ``url`` and the target to request (a path, or the URL through a proxy)."""
+        found = self._pools.get(url)
+        if found is not None and self._pid == os.getpid():
+            return found
         with self._lock:
-            if self._session is None or self._pid != os.getpid():
+            if self._pid != os.getpid():
                 # After a fork the parent's pooled sockets must not be used (nor closed) here.
-                self._session = self._new_session()
+                self._managers, self._pools = {}, {}
                 self._pid = os.getpid()
-            return self._session
+            found = self._pools.get(url)
+            if found is None:
+                if self.closed:
+                    # close() raced a call past the client's own check: open nothing.
+                    raise ClientClosedError("the client is closed; no connection was opened")
+                found = self._new_pool(url)
+                self._pools[url] = found
+            return found
 
-    def _new_session(self) -> requests.Session:
-        session = _Session()
-        session.trust_env = False
-        session.max_redirects = 0
-        session.headers.clear()
-        session.headers.update(
-            {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "keep-alive"}
-        )
-        session.proxies = dict(self.config.proxies)
-        session.verify = self.config.ca_bundle or True
-        size = self.config.max_connections
-        adapter = _Adapter(
-            # One pool per host: the primary and its mirrors.
-            pool_connections=4,
-            pool_maxsize=size,
-            pool_block=True,
-            max_retries=urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0),
-        )
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
+    def _new_pool(self, url: str) -> tuple[Any, str]:
+        import urllib3
+
+        cfg = self.config
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in {"http", "https"} or not parts.hostname:
+            raise SmscConnectError(f"invalid URL ({url[:100]!r})", retry_safe=False)
+        common: dict[str, Any] = {"maxsize": cfg.max_connections, "block": True, "retries": False}
+        if scheme == "https":
+            common["ssl_context"] = ssl_context(cfg.ca_bundle)
+        proxy = cfg.proxies.get(scheme)
+        manager = self._managers.get(scheme)
+        if manager is None:
+            if proxy is None:
+                manager = urllib3.PoolManager(num_pools=8, **common)
+                manager.pool_classes_by_scheme = pool_classes()
+            else:
+                manager = _proxy_manager(proxy, common)
+            self._managers[scheme] = manager
+        if proxy is not None:
+            return manager.connection_from_url(url), url
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        return manager.connection_from_url(url), target
 
     def close(self) -> None:
         """Close pooled connections; later calls raise ClientClosedError in the client."""
         self.closed = True
         with self._lock:
-            if self._session is not None and self._pid == os.getpid():
-                self._session.close()
-            self._session = None
+            if self._pid == os.getpid():
+                for manager in self._managers.values():
+                    manager.clear()
+            self._managers, self._pools = {}, {}
 
     def post(
         self, url: str, body: bytes, headers: Mapping[str, str], deadline_at: float
     ) -> RawReply:
-        """POST ``body`` and return the reply, or raise a mapped SmscTransportError."""
+        """POST ``body`` and return the reply, or raise a mapped SmscTransportError.
+
+        Whatever else leaves (KeyboardInterrupt, SystemExit) leaves with the locals of the HTTP stack's
+        frames cleared: they hold the envelope, password included.
+        """
+        envelope = Envelope(body)
+        body = b""  # from here on only the redacted envelope is a local of this frame
+        try:
+            return self._post(url, envelope, headers, deadline_at)
+        except BaseException as exc:
+            forget_locals(exc)
+            raise
+
+    def _post(
+        self, url: str, envelope: Envelope, headers: Mapping[str, str], deadline_at: float
+    ) -> RawReply:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
             raise SmscDeadlineExceededError(
@@ -240,83 +204,118 @@ class SyncTransport:
                 retry_safe=False,
             )
         cfg = self.config
-        timeout = (min(cfg.connect_timeout, remaining), min(cfg.read_timeout, remaining))
-        session = self._get_session()
+        pool, target = self._pool_for(url)
+        timeout = _timeout(min(cfg.connect_timeout, remaining), min(cfg.read_timeout, remaining))
         error: SmscTransportError | None = None
         _current.deadline_at = deadline_at
         _current.tokens = []
         _current.written = False
         try:
             try:
-                response = session.post(
-                    url,
-                    data=body,
-                    headers=dict(headers),
+                response = pool.urlopen(
+                    "POST",
+                    target,
+                    body=envelope.reveal(),
+                    headers={**_BASE_HEADERS, **headers},
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
                     timeout=timeout,
-                    allow_redirects=False,
-                    stream=True,
+                    pool_timeout=remaining,
+                    preload_content=False,
+                    decode_content=False,
                 )
-            except (
-                Exception
-            ) as exc:  # mapped below, outside the handler, so no raw cause is chained
-                mapped = map_requests_error(exc, after_headers=_current.written)
-                error = _past_deadline(mapped, deadline_at, cfg.deadline)
+            except Exception as exc:  # mapped below, outside the handler: no raw cause is chained
+                mapped = map_urllib3_error(exc, after_headers=_current.written)
+                error = past_deadline(mapped, deadline_at, cfg.deadline)
             if error is not None:
                 raise error
             try:
-                return self._read(response, url, deadline_at)
-            finally:
-                response.close()
+                status = response.status
+                reply_headers = {k.lower(): v for k, v in response.headers.items()}
+                body = read_body(response, status, reply_headers, cfg, deadline_at)
+            except BaseException:
+                response.close()  # a broken or refused reply: its socket is never reused
+                response.release_conn()
+                raise
+            response.release_conn()
+            return RawReply(status, reply_headers, body, url)
         finally:
             for token in _current.tokens:
-                _WATCHDOG.disarm(token)
+                WATCHDOG.disarm(token)
             _current.deadline_at = None
             _current.tokens = []
 
-    def _read(self, response: requests.Response, url: str, deadline_at: float) -> RawReply:
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        limit = self.config.max_response_bytes
-        check_reply_headers(response.status_code, headers, limit)
-        chunks: list[bytes] = []
-        size = 0
-        raw = response.raw
-        error: SmscTransportError | None = None
+
+def _timeout(connect: float, read: float) -> urllib3.Timeout:
+    import urllib3
+
+    return urllib3.Timeout(connect=connect, read=read)
+
+
+def _proxy_manager(proxy: str, common: dict[str, Any]) -> Any:
+    import urllib3
+
+    if proxy.lower().startswith("socks"):
         try:
-            while True:
-                if time.monotonic() > deadline_at:
+            from urllib3.contrib.socks import SOCKSProxyManager
+        except ImportError:
+            raise SmscConfigurationError(
+                "a socks proxy needs the PySocks package (pip install pysocks)", field="proxies"
+            ) from None
+        return SOCKSProxyManager(proxy, num_pools=8, **common)
+    manager = urllib3.ProxyManager(proxy, num_pools=8, **common)
+    manager.pool_classes_by_scheme = pool_classes()
+    return manager
+
+
+def read_body(
+    response: Any, status: int, headers: Mapping[str, str], cfg: TransportConfig, deadline_at: float
+) -> bytes:
+    """Read an urllib3 response's raw body within the size limit and the deadline, or raise mapped."""
+    limit = cfg.max_response_bytes
+    check_reply_headers(status, headers, limit)
+    chunks: list[bytes] = []
+    size = 0
+    error: SmscTransportError | None = None
+    declared = headers.get("content-length")
+    try:
+        if declared is not None and "transfer-encoding" not in headers:
+            # The usual reply: a length within the limit (checked above). Read it in one go; the
+            # watchdog still bounds the read, and a short body raises (urllib3 enforces the length).
+            return bytes(response.read(decode_content=False))
+        while True:
+            if time.monotonic() > deadline_at:
+                raise SmscDeadlineExceededError(
+                    f"the reply was still arriving when the {cfg.deadline:g} s deadline passed",
+                    http_status=status,
+                )
+            chunk = response.read1(16384, decode_content=False)
+            if not chunk:
+                if time.monotonic() >= deadline_at - 0.005:
+                    # The watchdog shut the socket: a cut body, not the end of one.
                     raise SmscDeadlineExceededError(
-                        f"the reply was still arriving when the {self.config.deadline:g} s "
-                        "deadline passed",
-                        http_status=response.status_code,
+                        f"the reply was cut off by the {cfg.deadline:g} s deadline",
+                        http_status=status,
                     )
-                chunk = raw.read1(16384, decode_content=False)
-                if not chunk:
-                    if time.monotonic() >= deadline_at - 0.005:
-                        # The watchdog shut the socket: a cut body, not the end of one.
-                        raise SmscDeadlineExceededError(
-                            f"the reply was cut off by the {self.config.deadline:g} s deadline",
-                            http_status=response.status_code,
-                        )
-                    break
-                size += len(chunk)
-                if size > limit:
-                    raise SmscResponseTooLargeError(
-                        f"the reply exceeded the {limit}-byte limit and was not read further",
-                        http_status=response.status_code,
-                    )
-                chunks.append(chunk)
-        except SmscTransportError:
-            raise
-        except Exception as exc:
-            error = _past_deadline(
-                map_requests_error(exc, after_headers=True), deadline_at, self.config.deadline
-            )
-        if error is not None:
-            raise error
-        return RawReply(response.status_code, headers, b"".join(chunks), url)
+                break
+            size += len(chunk)
+            if size > limit:
+                raise SmscResponseTooLargeError(
+                    f"the reply exceeded the {limit}-byte limit and was not read further",
+                    http_status=status,
+                )
+            chunks.append(chunk)
+    except SmscTransportError:
+        raise
+    except Exception as exc:
+        error = past_deadline(map_urllib3_error(exc, after_headers=True), deadline_at, cfg.deadline)
+    if error is not None:
+        raise error
+    return b"".join(chunks)
 
 
-def _past_deadline(
+def past_deadline(
     error: SmscTransportError, deadline_at: float, deadline: float
 ) -> SmscTransportError:
     """A failure after the request left, at or past the deadline, is the watchdog's doing."""
@@ -330,47 +329,63 @@ def _past_deadline(
 
 
 def _is_timeout(chain: list[BaseException]) -> bool:
+    import urllib3.exceptions as u3
+
     return any(
-        isinstance(e, TimeoutError | urllib3.exceptions.ConnectTimeoutError)
-        and not isinstance(e, urllib3.exceptions.NewConnectionError)
+        isinstance(e, TimeoutError | u3.ConnectTimeoutError)
+        and not isinstance(e, u3.NewConnectionError)
         for e in chain
     ) or any("timed out" in safe_text(e) for e in chain if isinstance(e, OSError))
 
 
 def _summary(exc: BaseException) -> str:
-    # Exception texts from requests/urllib3 name the URL (never credentials: they travel in the body).
+    # urllib3's texts name the URL at most (never credentials: they travel in the body).
     text = safe_text(exc).replace("\n", " ")
     return f"{type(exc).__name__}: {text[:200]}"
 
 
-def map_requests_error(exc: BaseException, *, after_headers: bool = False) -> SmscTransportError:
-    """Translate a requests/urllib3/socket failure into our tree, deciding what it means for delivery.
+def map_urllib3_error(exc: BaseException, *, after_headers: bool = False) -> SmscTransportError:
+    """Translate a urllib3/socket failure into our tree, deciding what it means for delivery.
 
     Only failures that prove nothing left the process (DNS, refused or timed-out connect, a failed TLS
-    handshake) are NOT_SENT; ``after_headers`` says a request byte may have been written (or a reply
-    begun), after which every failure, TLS record errors included, is UNKNOWN.
+    handshake, no free pooled connection) are NOT_SENT; ``after_headers`` says a request byte may have
+    been written (or a reply begun), after which every failure, TLS record errors included, is UNKNOWN.
+    requests' exceptions wrap urllib3's, so the requests transport maps through here as well.
     """
+    import ssl
+
+    import urllib3.exceptions as u3
+
     chain = exception_chain(exc)
     kinds = tuple(type(e) for e in chain)
+    names = {k.__name__ for k in kinds}
 
     def has(*types: type[BaseException]) -> bool:
         return any(issubclass(k, types) for k in kinds)
 
     text = _summary(exc)
     if not after_headers:
-        if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError):
+        if has(u3.SSLError, ssl.SSLError, ssl.CertificateError) or "SSLError" in names:
             return SmscTlsError(f"TLS verification failed; nothing was sent ({text})")
         # urllib3's NewConnectionError subclasses ConnectTimeoutError, so it is tested first.
-        if has(urllib3.exceptions.NewConnectionError) and not _is_timeout(chain):
+        if has(u3.NewConnectionError, u3.NameResolutionError) and not _is_timeout(chain):
             reason = connect_failure(chain) or f"could not connect ({text})"
             return SmscConnectError(f"{reason}; nothing was sent")
-        if has(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError):
+        if has(u3.ConnectTimeoutError) or "ConnectTimeout" in names:
             return SmscConnectTimeoutError(f"connecting timed out; nothing was sent ({text})")
-        if has(requests.exceptions.ProxyError):
+        if has(u3.EmptyPoolError):
+            return SmscConnectTimeoutError(
+                f"no pooled connection became free in time; nothing was sent ({text})"
+            )
+        if has(u3.ProxyError) or "ProxyError" in names:
             return SmscConnectError(f"the proxy refused the connection ({text})")
-        if has(requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
+        if has(u3.LocationValueError, u3.LocationParseError) or names & {
+            "InvalidURL",
+            "MissingSchema",
+            "InvalidSchema",
+        }:
             return SmscConnectError(f"invalid URL ({text})", retry_safe=False)
-    if has(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError):
+    if has(u3.ReadTimeoutError, TimeoutError) or "ReadTimeout" in names:
         return SmscReadTimeoutError(
             f"no reply within the read timeout; the request may have been processed ({text})"
         )

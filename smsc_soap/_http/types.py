@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from .._exceptions import (
     Delivery,
@@ -21,6 +21,9 @@ from .._exceptions import (
 )
 from .._version import __version__
 
+if TYPE_CHECKING:
+    import ssl
+
 __all__ = [
     "USER_AGENT",
     "RawReply",
@@ -29,6 +32,7 @@ __all__ = [
     "connect_failure",
     "exception_chain",
     "safe_text",
+    "ssl_context",
 ]
 
 USER_AGENT = f"smsc-soap/{__version__}"
@@ -114,6 +118,8 @@ class RawReply:
         try:
             seconds = float(value)
         except ValueError:
+            from email.utils import parsedate_to_datetime  # rare: not imported with the package
+
             try:
                 seconds = parsedate_to_datetime(value).timestamp() - time.time()
             except (TypeError, ValueError):
@@ -149,6 +155,19 @@ def check_reply_headers(status: int, headers: Mapping[str, str], limit: int) -> 
             raise SmscResponseTooLargeError(
                 f"the reply declares {declared} bytes; the limit is {limit}", http_status=status
             )
+
+
+def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """A verifying TLS context trusting ``ca_bundle`` (a file or a directory), else certifi's roots."""
+    import ssl
+
+    if ca_bundle is None:
+        import certifi
+
+        return ssl.create_default_context(cafile=certifi.where())
+    if os.path.isdir(ca_bundle):
+        return ssl.create_default_context(capath=ca_bundle)
+    return ssl.create_default_context(cafile=ca_bundle)
 
 
 def exception_chain(exc: BaseException) -> list[BaseException]:

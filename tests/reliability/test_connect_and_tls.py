@@ -132,28 +132,30 @@ def test_invalid_timeouts_are_refused_at_construction(name: str, value: object) 
 
 def test_defaults_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without timeout arguments every request carries (5 s, 30 s) and the call a 60 s deadline."""
-    import requests
+    import urllib3
 
     config = TransportConfig()
     assert (config.connect_timeout, config.read_timeout, config.deadline) == (5.0, 30.0, 60.0)
     assert config.max_response_bytes == 65536 and config.max_connections <= 14
     seen: list[Any] = []
 
-    def capture(self: Any, url: str, **kwargs: Any) -> Any:
+    def capture(self: Any, method: str, url: str, **kwargs: Any) -> Any:
         seen.append(kwargs)
-        raise requests.exceptions.ConnectionError("stop")
+        raise urllib3.exceptions.NewConnectionError(None, "stop")  # type: ignore[arg-type]
 
-    monkeypatch.setattr(requests.Session, "post", capture)
+    monkeypatch.setattr(urllib3.HTTPConnectionPool, "urlopen", capture)
     client = SoapSmsc(
         "alex",
         "pw",
         endpoint="http://127.0.0.1:9/x",
         retry=s.RetryPolicy(max_attempts=1, send_max_attempts=1),
     )
-    run(client.get_balance)
+    _, error = run(client.get_balance)
+    assert isinstance(error, s.SmscConnectError)
     timeout = seen[0]["timeout"]
-    assert timeout[0] <= 5.0 and timeout[1] <= 30.0
-    assert seen[0]["allow_redirects"] is False and seen[0]["stream"] is True
+    assert 0 < timeout.connect_timeout <= 5.0 and 0 < timeout.read_timeout <= 30.0
+    assert seen[0]["redirect"] is False and seen[0]["retries"] is False
+    assert seen[0]["preload_content"] is False and seen[0]["decode_content"] is False
 
 
 @pytest.mark.parametrize("value", [0, 15, 100, 2.5, "3"])
