@@ -5,6 +5,8 @@
     python3 dev.py test      set up .venv (and redis-server, php-soap), then ruff, mypy --strict and the whole test suite
     python3 dev.py bench     set up .venv and run the benchmarks
     python3 dev.py lint      ruff and mypy only
+    python3 dev.py compile-wsdl
+                             regenerate smsc_soap/_soap/compiled_spec.py from zeep's model of wsdl/smsc.wsdl
 
     python3 dev.py test --python python3.13
                              run the suite with another installed Python, in its own .venv-3.13
@@ -120,10 +122,24 @@ def lint() -> None:
     run(str(PY), "-m", "mypy", "smsc_soap")
 
 
+SPEC_FILE = ROOT / "smsc_soap" / "_soap" / "compiled_spec.py"
+
+
+def compile_wsdl() -> None:
+    """Regenerate the compiled spec from zeep's model of the cached WSDL, formatted as ruff formats it."""
+    code = (
+        "import sys; from smsc_soap._soap.spec import generate, render; "
+        "open(sys.argv[1], 'w', encoding='utf-8').write(render(generate()))"
+    )
+    run(str(PY), "-c", code, str(SPEC_FILE))
+    run(str(PY), "-m", "ruff", "format", "--quiet", str(SPEC_FILE))
+    print(f"wrote {SPEC_FILE.relative_to(ROOT)}")
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "help"
     rest = argv[1:]
-    if command not in {"demo", "test", "bench", "lint"}:
+    if command not in {"demo", "test", "bench", "lint", "compile-wsdl"}:
         print(__doc__)
         return 0 if command in {"help", "-h", "--help"} else 2
     base_python = None
@@ -149,6 +165,8 @@ def main(argv: list[str]) -> int:
             run(str(PY), "-m", "pytest", *rest)
         elif command == "bench":
             run(str(PY), "benchmarks/run.py", *rest)
+        elif command == "compile-wsdl":
+            compile_wsdl()
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1
     return 0

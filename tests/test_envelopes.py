@@ -183,7 +183,7 @@ def test_every_operation_is_compiled(namespace: str) -> None:
 
 
 def _element_names(operation: str) -> list[str]:
-    body = _protocol()._operations[operation].zeep_operation.input.body
+    body = _protocol().zeep_operation(operation).input.body
     return [name for name, _ in body.type.elements]
 
 
@@ -247,7 +247,7 @@ def test_writer_hands_zeep_what_it_does_not_cover(operation: str) -> None:
     )
     required = [
         name
-        for name, element in protocol._operations[operation].zeep_operation.input.body.type.elements
+        for name, element in protocol.zeep_operation(operation).input.body.type.elements
         if element.min_occurs >= 1
     ]
     for name in required:

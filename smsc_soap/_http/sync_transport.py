@@ -80,7 +80,37 @@ def pool_classes() -> dict[str, Any]:
                 _current.tokens.append(WATCHDOG.arm(self.sock, deadline_at))
             return super().getresponse(*args, **kwargs)  # type: ignore[misc]
 
+        #: A bytes body to go out in the same write as the headers; then the body so written.
+        _with_headers: bytes | None = None
+        _sent_with_headers: bytes | None = None
+
+        def request(self, method: str, url: str, body: Any = None, *args: Any, **kw: Any) -> None:
+            # urllib3 (like http.client) writes the headers and then the body: two writes, and two
+            # wake-ups of the server. A bytes body (our envelopes) goes out with the headers instead.
+            self._with_headers = body if type(body) is bytes and body else None
+            self._sent_with_headers = None
+            try:
+                super().request(method, url, body, *args, **kw)  # type: ignore[misc]
+            finally:
+                self._with_headers = self._sent_with_headers = None
+
         def send(self, data: Any) -> None:
+            sent = self._sent_with_headers
+            if sent is not None:
+                self._sent_with_headers = None
+                if data is sent:
+                    return  # the body, already written with the headers
+                raise RuntimeError("urllib3 wrote a body other than the one sent with the headers")
+            body = self._with_headers
+            if body is not None:
+                # The first write of a request is its headers (http.client's endheaders).
+                self._with_headers = None
+                self._write(data + body)
+                self._sent_with_headers = body
+                return
+            self._write(data)
+
+        def _write(self, data: Any) -> None:
             # http.client connects lazily here; a failed connect or TLS handshake proves nothing left.
             # From the first write on, a failure may come after the service read the request.
             if self.sock is None:
@@ -118,6 +148,20 @@ class SyncTransport:
         self._pools: dict[str, tuple[Any, str]] = {}
         self._pid = os.getpid()
         self.closed = False
+        #: The configured timeouts (urllib3.Timeout, made with the first pool), used as they are while the
+        #: deadline is at least ``_timeouts_within`` away; otherwise cut to the time left.
+        self._timeout: Any = None
+        self._timeouts_within = float("inf")
+        #: Per headers mapping the SOAP layer hands in (one per namespace): it merged with ours.
+        self._headers: dict[int, tuple[Mapping[str, str], dict[str, str]]] = {}
+
+    def _merge_headers(
+        self, headers: Mapping[str, str]
+    ) -> tuple[Mapping[str, str], dict[str, str]]:
+        merged = (headers, {**_BASE_HEADERS, **headers})
+        if len(self._headers) < 16:  # the same few objects call after call; never grows unbounded
+            self._headers[id(headers)] = merged
+        return merged
 
     def __repr__(self) -> str:
         return f"SyncTransport(deadline={self.config.deadline}s)"
@@ -145,6 +189,9 @@ class SyncTransport:
         import urllib3
 
         cfg = self.config
+        if self._timeout is None:
+            self._timeout = _timeout(cfg.connect_timeout, cfg.read_timeout)
+            self._timeouts_within = max(cfg.connect_timeout, cfg.read_timeout)
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in {"http", "https"} or not parts.hostname:
@@ -205,7 +252,17 @@ class SyncTransport:
             )
         cfg = self.config
         pool, target = self._pool_for(url)
-        timeout = _timeout(min(cfg.connect_timeout, remaining), min(cfg.read_timeout, remaining))
+        if remaining >= self._timeouts_within:
+            timeout = (
+                self._timeout
+            )  # the configured timeouts end before the deadline (urllib3 clones it)
+        else:
+            timeout = _timeout(
+                min(cfg.connect_timeout, remaining), min(cfg.read_timeout, remaining)
+            )
+        all_headers = self._headers.get(id(headers))
+        if all_headers is None or all_headers[0] is not headers:
+            all_headers = self._merge_headers(headers)
         error: SmscTransportError | None = None
         _current.deadline_at = deadline_at
         _current.tokens = []
@@ -216,8 +273,8 @@ class SyncTransport:
                     "POST",
                     target,
                     body=envelope.reveal(),
-                    headers={**_BASE_HEADERS, **headers},
-                    retries=False,
+                    headers=all_headers[1],
+                    retries=_no_retries(),
                     redirect=False,
                     assert_same_host=False,
                     timeout=timeout,
@@ -245,6 +302,14 @@ class SyncTransport:
                 WATCHDOG.disarm(token)
             _current.deadline_at = None
             _current.tokens = []
+
+
+@functools.cache
+def _no_retries() -> urllib3.Retry:
+    """What ``retries=False, redirect=False`` makes on every call, made once (urllib3 never mutates it)."""
+    import urllib3
+
+    return urllib3.Retry(False, redirect=False)
 
 
 def _timeout(connect: float, read: float) -> urllib3.Timeout:

@@ -21,6 +21,8 @@ from .reader import Record
 
 __all__ = ["MOSCOW", "convert"]
 
+_ABSURD = Decimal(10) ** 12
+
 
 class _Reader:
     """Reads typed fields from one result record, naming the operation in every error."""
@@ -62,7 +64,7 @@ class _Reader:
             amount = Decimal(value.replace(",", "."))
         except InvalidOperation:
             raise self.bad(f"has a {name} that is not a number: {value[:20]!r}") from None
-        if not amount.is_finite() or abs(amount) > Decimal(10) ** 12:
+        if not amount.is_finite() or abs(amount) > _ABSURD:
             raise self.bad(f"has a non-finite or absurd {name}: {value[:20]!r}")
         return amount
 

@@ -1,7 +1,9 @@
 """Envelopes in, results out: the SOAP side of a call, with no I/O, shared by the sync and async clients.
 
-zeep loads the cached WSDL, the single source of truth. From zeep's model each operation gets, once per
-namespace, a compiled envelope writer (:mod:`.writer`: the exact bytes zeep's serialiser writes) and a
+zeep's model of the cached WSDL is the single source of truth. From it, at generation time, each
+operation's spec is compiled into the shipped :mod:`.compiled_spec` (``python3 dev.py compile-wsdl``;
+a test keeps it equal to zeep's model), and from that spec each operation gets, once per namespace and
+without importing zeep, an envelope writer (:mod:`.writer`: the exact bytes zeep's serialiser writes) and a
 reply reader (:mod:`.reader`: by element name, tolerant of order and of children the WSDL does not
 declare, which go to ``extra``). zeep's serialiser and reader stay as the fallback for what the compilers
 do not cover (see their modules); ``Protocol(namespace, fast=False)`` uses zeep for everything.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,17 +32,26 @@ from .._exceptions import (
 )
 from .._http.types import RawReply, safe_text
 from .._models import BalanceResult, CostResult, SendResult, StatusResult
+from .compiled_spec import SPEC
 from .convert import convert
-from .reader import ReplyReader, compile_reader, parse_reply, record_from_zeep
-from .writer import EnvelopeWriter, compile_writer
+from .reader import ReplyReader, parse_reply, reader_from_spec, record_from_zeep
+from .writer import EnvelopeWriter, writer_from_spec
 from .wsdl import load_document, zeep_settings
 
 __all__ = ["Protocol", "Request", "limit_key"]
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+_ENVELOPE = f"{{{SOAP11}}}Envelope"
 _BODY = f"{{{SOAP11}}}Body"
 _FAULT = f"{{{SOAP11}}}Fault"
+_XML_MEDIA = frozenset({"text/xml", "application/xml", "application/soap+xml"})
+#: Content-Type headers as servers send them, and their media type (others are parsed per reply).
+_XML_TYPES = {
+    f"{media}{params}": media
+    for media in _XML_MEDIA
+    for params in ("", "; charset=utf-8", "; charset=UTF-8", ";charset=utf-8", ";charset=UTF-8")
+}
 
 Result = SendResult | CostResult | StatusResult | BalanceResult
 
@@ -73,91 +85,93 @@ class _NoTransport:
 
 
 class _Operation:
-    """What we need to know about one WSDL operation, computed once."""
+    """What we need to know about one WSDL operation, from the compiled spec (no zeep)."""
 
-    __slots__ = (
-        "compiled",
-        "known_fields",
-        "name",
-        "output_tag",
-        "reader",
-        "result_tag",
-        "writer",
-        "zeep_operation",
-    )
+    __slots__ = ("known_fields", "name", "output_tag", "reader", "result_tag", "writer")
 
-    def __init__(self, name: str, zeep_operation: Any) -> None:
+    def __init__(self, name: str, spec: Mapping[str, Any], namespace: str, fast: bool) -> None:
         self.name = name
-        self.zeep_operation = zeep_operation
-        body = zeep_operation.output.body
-        self.output_tag: str = body.qname.text
-        ((result_name, result_element),) = body.type.elements
-        self.result_tag: str = result_name
-        self.known_fields = frozenset(name for name, _ in result_element.type.elements)
-        # Compiled on first use (a cold start pays only for the operations it calls); None: zeep.
-        self.compiled = False
-        self.writer: EnvelopeWriter | None = None
-        self.reader: ReplyReader | None = None
+        self.output_tag: str = f"{{{namespace}}}{spec['output']}"
+        self.result_tag: str = spec["result"]
+        self.known_fields = frozenset(spec["known"])
+        writer, reader = spec["writer"], spec["reader"]
+        # None: zeep writes / reads this operation.
+        self.writer: EnvelopeWriter | None = (
+            writer_from_spec(name, writer, namespace) if fast and writer else None
+        )
+        self.reader: ReplyReader | None = (
+            reader_from_spec(name, self.output_tag, self.result_tag, reader)
+            if fast and reader
+            else None
+        )
 
 
 class Protocol:
     """Builds and reads the envelopes of one host's namespace; thread-safe and shared per namespace.
 
-    ``fast=False`` keeps zeep's serialiser and reader for every operation (the reference the compiled
-    writers are tested against, and the measure of what the fast path saves).
+    The fast path (every operation of the cached WSDL) runs from the shipped compiled spec and never
+    imports zeep; zeep's client is built on first need: a field the operation does not declare, text the
+    writer hands back, an operation the spec does not cover. ``fast=False`` keeps zeep's serialiser and
+    reader for every operation (the reference the compiled writers are tested against, and the measure
+    of what the fast path saves).
     """
 
     def __init__(self, namespace: str, *, fast: bool = True) -> None:
-        import zeep
-
         self.namespace = namespace
-        self.client = zeep.Client(
-            load_document(namespace), settings=zeep_settings(), transport=_NoTransport()
-        )
-        self.service = self.client.create_service(
-            f"{{{namespace}}}ServiceSoap", "http://127.0.0.1/unused"
-        )
-        binding = self.service._binding
+        self._zeep_lock = threading.Lock()
+        self._zeep: tuple[Any, Any] | None = None
         self._operations = {
-            name: _Operation(name, binding.get(name))
-            for name in (
-                "send_sms",
-                "send_sms2",
-                "get_sms_cost",
-                "get_sms_cost2",
-                "get_status",
-                "get_status2",
-                "get_balance",
-            )
+            name: _Operation(name, spec, namespace, fast)
+            for name, spec in SPEC["operations"].items()
         }
-        if not fast:
-            for op in self._operations.values():
-                op.compiled = True
         self._headers = {
             "Content-Type": "text/xml; charset=utf-8",
             "SOAPAction": f'"{namespace}"',
         }
 
-    def _operation(self, name: str) -> _Operation:
-        """The operation ``name``, its writer and reader compiled on first use.
+    def _zeep_client(self) -> tuple[Any, Any]:
+        """zeep's client and service for this namespace, built on first need (imports zeep)."""
+        built = self._zeep
+        if built is None:
+            with self._zeep_lock:
+                built = self._zeep
+                if built is None:
+                    import zeep
 
-        Compiling twice from two threads at once is harmless: both build the same immutable objects.
-        """
-        op = self._operations[name]
-        if not op.compiled:
-            op.writer = compile_writer(
-                op.zeep_operation, functools.partial(self.zeep_envelope, op.name)
-            )
-            op.reader = compile_reader(op.zeep_operation)
-            op.compiled = True
-        return op
+                    client = zeep.Client(
+                        load_document(self.namespace),
+                        settings=zeep_settings(),
+                        transport=_NoTransport(),
+                    )
+                    service = client.create_service(
+                        f"{{{self.namespace}}}ServiceSoap", "http://127.0.0.1/unused"
+                    )
+                    built = self._zeep = (client, service)
+        return built
+
+    @property
+    def client(self) -> Any:
+        """zeep's client for this namespace (built on first use)."""
+        return self._zeep_client()[0]
+
+    @property
+    def service(self) -> Any:
+        """zeep's service proxy for this namespace (built on first use)."""
+        return self._zeep_client()[1]
+
+    def zeep_operation(self, operation: str) -> Any:
+        """zeep's model of ``operation`` (builds zeep's client on first use)."""
+        return self.service._binding.get(operation)
+
+    def _operation(self, name: str) -> _Operation:
+        return self._operations[name]
 
     @property
     def compiled(self) -> dict[str, tuple[bool, bool]]:
         """Per operation: whether its envelope writer and its reply reader are compiled (not zeep)."""
         return {
             name: (op.writer is not None, op.reader is not None)
-            for name, op in ((name, self._operation(name)) for name in self._operations)
+            for name, op in self._operations.items()
         }
 
     def writer(self, operation: str) -> EnvelopeWriter | None:
@@ -168,7 +182,8 @@ class Protocol:
         """The envelope zeep's own serialiser writes for ``values`` (the slow path and the reference)."""
         from zeep.wsdl.utils import etree_to_string
 
-        envelope = self.client.create_message(self.service, operation, **values)
+        client, service = self._zeep_client()
+        envelope = client.create_message(service, operation, **values)
         body: bytes = etree_to_string(envelope)
         return body
 
@@ -207,7 +222,8 @@ class Protocol:
     def _zeep_build(self, operation: str, values: Mapping[str, str]) -> bytes:
         from zeep.wsdl.utils import etree_to_string
 
-        envelope = self.client.create_message(self.service, operation, **values)
+        client, service = self._zeep_client()
+        envelope = client.create_message(service, operation, **values)
         body: bytes = etree_to_string(envelope)
         return body
 
@@ -232,9 +248,9 @@ class Protocol:
         operation = request.operation
         status = reply.status
         body = reply.body
-        stripped = body.lstrip()
-        snippet = functools.partial(_snippet, body, scrub)
-        if not stripped:
+        # Only the head is stripped (a copy of the whole body would cost as much as parsing it).
+        head = body[:80].lstrip() if body[:1].isspace() else body[:80]
+        if not head and not body.strip():
             if status == 200:
                 raise SmscProtocolError(
                     f"{operation} reply is an empty HTTP 200 body",
@@ -243,49 +259,56 @@ class Protocol:
                     http_status=status,
                 )
             raise _http_error(request, reply, "with an empty body")
-        media = reply.headers.get("content-type", "text/xml").split(";")[0].strip().lower()
-        if media not in {"text/xml", "application/xml", "application/soap+xml"} or _looks_html(
-            stripped
-        ):
+        content_type = reply.headers.get("content-type", "text/xml")
+        media = _XML_TYPES.get(content_type)
+        if media is None:
+            media = content_type.split(";")[0].strip().lower()
+        if media not in _XML_MEDIA or _looks_html(head or body.lstrip()):
+            snippet = _snippet(body, scrub)
             if status != 200:
-                raise _http_error(request, reply, f"({media or 'no content type'}): {snippet()}")
+                raise _http_error(request, reply, f"({media or 'no content type'}): {snippet}")
             raise SmscProtocolError(
-                f"{operation} reply is not SOAP ({media or 'no content type'}): {snippet()}",
+                f"{operation} reply is not SOAP ({media or 'no content type'}): {snippet}",
                 operation=operation,
                 delivery=_unknown_if_send(request),
                 http_status=status,
             )
         doc = parse_reply(body)
-        if doc.tag == f"{{{SOAP12}}}Envelope":
-            raise SmscProtocolError(
-                f"{operation} reply is a SOAP 1.2 envelope; the service speaks SOAP 1.1",
-                operation=operation,
-                delivery=_unknown_if_send(request),
-                http_status=status,
-            )
-        if doc.tag != f"{{{SOAP11}}}Envelope":
+        if doc.tag != _ENVELOPE:
+            if doc.tag == f"{{{SOAP12}}}Envelope":
+                raise SmscProtocolError(
+                    f"{operation} reply is a SOAP 1.2 envelope; the service speaks SOAP 1.1",
+                    operation=operation,
+                    delivery=_unknown_if_send(request),
+                    http_status=status,
+                )
             if status != 200:
-                raise _http_error(request, reply, f"(XML, not SOAP): {snippet()}")
+                raise _http_error(request, reply, f"(XML, not SOAP): {_snippet(body, scrub)}")
             raise SmscProtocolError(
-                f"{operation} reply is XML but not a SOAP envelope: {snippet()}",
+                f"{operation} reply is XML but not a SOAP envelope: {_snippet(body, scrub)}",
                 operation=operation,
                 delivery=_unknown_if_send(request),
                 http_status=status,
             )
-        fault = doc.find(f"{_BODY}/{_FAULT}")
-        if fault is not None:
-            raise _fault_error(request, fault, scrub, status)
+        op = self._operations[operation]
+        output_tag = op.output_tag
+        # The first Body's children, walked once (no ElementPath): a Fault, and the response element.
+        body_el = next((c for c in doc if c.tag == _BODY), None)
+        responses = []
+        for child in () if body_el is None else body_el:
+            tag = child.tag
+            if tag == _FAULT:
+                raise _fault_error(request, child, scrub, status)
+            if tag == output_tag:
+                responses.append(child)
         if status != 200:
             raise _http_error(request, reply, "with a SOAP envelope that is not a Fault")
-        op = self._operation(operation)
-        body_el = doc.find(_BODY)
-        children = [c for c in (body_el if body_el is not None else ()) if isinstance(c.tag, str)]
-        responses = [c for c in children if c.tag == op.output_tag]
         if len(responses) != 1:
+            children = [] if body_el is None else [c for c in body_el if isinstance(c.tag, str)]
             found = ", ".join(etree.QName(c).localname for c in children) or "nothing"
             raise SmscProtocolError(
                 f"{operation} reply carries {found[:80]} instead of "
-                f"{etree.QName(op.output_tag).localname}",
+                f"{etree.QName(output_tag).localname}",
                 operation=operation,
                 delivery=_unknown_if_send(request),
             )
@@ -293,7 +316,7 @@ class Protocol:
             record = op.reader.read(responses[0])
         else:
             extra = _set_aside_unknown(responses[0], op)
-            values = op.zeep_operation.process_reply(doc)
+            values = self.zeep_operation(operation).process_reply(doc)
             record = None if values is None else record_from_zeep(values, extra)
         return convert(operation, record, request.message_id)
 

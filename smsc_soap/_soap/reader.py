@@ -1,8 +1,9 @@
 """Reply readers compiled from zeep's model of the cached WSDL: results read by element name.
 
-:func:`compile_reader` reads one operation's output message from zeep's model (the response element,
+:mod:`.spec` reads one operation's output message from zeep's model (the response element,
 its result element, which result children are text and which are repeated entries such as the
-per-number ``errors`` of ``send_sms2``) and returns a :class:`ReplyReader`. The reader walks the parsed
+per-number ``errors`` of ``send_sms2``) into the shipped spec, from which :func:`reader_from_spec`
+builds a :class:`ReplyReader` without importing zeep. The reader walks the parsed
 reply by local element name at every level: children may come in any order, and children the WSDL
 does not declare are kept as text in ``extra`` (nested ones in the extra of their entry) instead of
 failing the read. A live service whose WSDL is richer than our cached copy therefore reads the same
@@ -11,13 +12,14 @@ as one built from it; only the declared fields decide the result.
 A reply is parsed by :func:`parse_reply`: lxml with entities left unresolved, no network, no huge
 trees, comments dropped, and any DTD refused.
 
-:func:`compile_reader` returns ``None`` for a result shape it does not cover (attributes, choices,
-entries nested more than one level); the caller then reads that operation with zeep.
+The spec holds no reader for a result shape it does not cover (attributes, choices, entries nested
+more than one level); the caller then reads that operation with zeep.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +30,8 @@ __all__ = [
     "Record",
     "ReplyReader",
     "ReplyShapeError",
-    "compile_reader",
     "parse_reply",
+    "reader_from_spec",
     "record_from_zeep",
 ]
 
@@ -132,47 +134,21 @@ def _read(element: Any, shape: _Shape) -> Record:
     return record
 
 
-def compile_reader(zeep_operation: Any) -> ReplyReader | None:
-    """Compile the reader of ``zeep_operation``'s reply, or ``None`` if its shape is not covered."""
-    try:
-        body = zeep_operation.output.body
-        ((result_name, result_element),) = body.type.elements
-        output_tag = body.qname.text
-    except (AttributeError, TypeError, ValueError):
-        return None
-    if getattr(body.type, "attributes", None) or result_element.max_occurs != 1:
-        return None
-    shape = _shape(result_element.type, depth=0)
-    if shape is None:
-        return None
-    return ReplyReader(zeep_operation.name, output_tag, result_name, shape)
+def reader_from_spec(
+    operation: str, output_tag: str, result_name: str, spec: Mapping[str, Any]
+) -> ReplyReader:
+    """The reader of ``operation``'s reply from its compiled spec (see :mod:`.spec`).
+
+    ``output_tag`` is the response element in Clark notation (the namespace names the host).
+    """
+    return ReplyReader(operation, output_tag, result_name, _shape(spec))
 
 
-def _shape(zeep_type: Any, depth: int) -> _Shape | None:
-    from zeep import xsd
-    from zeep.xsd.elements.indicators import Sequence
-
-    if (
-        depth > 1
-        or getattr(zeep_type, "attributes", None)
-        or not isinstance(getattr(zeep_type, "_element", None), Sequence)
-    ):
-        return None
-    texts: set[str] = set()
-    entries: dict[str, _Shape] = {}
-    for name, element in zeep_type.elements:
-        if not isinstance(element, xsd.Element):
-            return None
-        if isinstance(element.type, xsd.AnySimpleType):
-            if element.max_occurs != 1:
-                return None
-            texts.add(name)
-            continue
-        inner = _shape(element.type, depth + 1)
-        if inner is None or inner.entries:
-            return None
-        entries[name] = inner
-    return _Shape(frozenset(texts), entries)
+def _shape(spec: Mapping[str, Any]) -> _Shape:
+    return _Shape(
+        frozenset(spec["texts"]),
+        {name: _shape({"texts": t, "entries": e}) for name, (t, e) in spec["entries"].items()},
+    )
 
 
 def record_from_zeep(values: Any, extra: dict[str, str]) -> Record:

@@ -1,16 +1,17 @@
 """Envelope writers compiled from zeep's model of the cached WSDL: the request bytes without zeep.
 
-zeep still loads the WSDL, which stays the single source of truth: :func:`compile_writer` reads one
-operation's input message from zeep's model (SOAP envelope namespace, body element and namespace, the
-child elements in sequence order, which of them are required) and turns it into string templates.
-Writing a request is then a join of those templates around the escaped field values, producing the same
-bytes as zeep's serialiser followed by ``etree.tostring(..., xml_declaration=True, encoding="utf-8")``.
+zeep's model of the cached WSDL stays the single source of truth: :mod:`.spec` reads from it, at
+generation time, each operation's input message (SOAP envelope namespace, body element, the child
+elements in sequence order, which of them are required) into the shipped :mod:`.compiled_spec`, and
+:func:`writer_from_spec` turns that into string templates for one host's namespace. Writing a request is
+then a join of those templates around the escaped field values, producing the same bytes as zeep's
+serialiser followed by ``etree.tostring(..., xml_declaration=True, encoding="utf-8")`` (the golden tests
+prove it for every operation and option), with no zeep import.
 
-What the compiler covers: a document/literal input whose body is one global element of a sequence of
+What the spec covers: a document/literal input whose body is one global element of a sequence of
 unqualified, single, simple-typed (``xs:string``) children, with no SOAP header, no attributes and no
-custom namespace prefixes: every operation of the cached WSDL. :func:`compile_writer` returns ``None``
-for anything else, and checks its own templates against zeep's serialiser before handing them out, so a
-WSDL it misreads falls back to zeep instead of writing different bytes.
+custom namespace prefixes: every operation of the cached WSDL. For anything else the spec holds no
+writer and zeep serialises that operation.
 
 What a writer hands back to zeep (``write`` returns ``None``, and the caller serialises with zeep,
 which then writes or raises exactly as before): a name the element does not declare, a required
@@ -24,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["EnvelopeWriter", "compile_writer", "escape_text"]
+__all__ = ["EnvelopeWriter", "escape_text", "probes", "writer_from_spec"]
 
 #: Characters XML 1.0 cannot carry (lxml refuses exactly these): text holding one goes to zeep.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -101,85 +102,25 @@ class EnvelopeWriter:
         return "".join(parts).encode("utf-8")
 
 
-def compile_writer(zeep_operation: Any, serialise: Any = None) -> EnvelopeWriter | None:
-    """Compile the writer of ``zeep_operation`` (a zeep SOAP operation), or ``None`` if not covered.
-
-    ``serialise(values) -> bytes`` is zeep's own serialiser for the operation; when given, the
-    compiled writer must reproduce its bytes on probe values or the operation stays with zeep.
-    """
-    writer = _compile(zeep_operation)
-    if writer is None or serialise is None:
-        return writer
-    for probe in _probes(writer, zeep_operation):
-        try:
-            expected = serialise(probe)
-        except Exception:
-            return None
-        if writer.write(probe) != expected:
-            return None
-    return writer
-
-
-def _compile(zeep_operation: Any) -> EnvelopeWriter | None:
-    from zeep import xsd
-    from zeep.xsd.elements.indicators import Sequence
-
-    message = zeep_operation.input
-    try:
-        envelope_ns = message.nsmap["soap-env"]
-        custom_prefixes = message.wsdl.types._prefix_map_custom
-        body = message.body
-        wrapped = message._is_body_wrapped
-        header = message._serialize_header(None, {"soap-env": envelope_ns})
-    except (AttributeError, KeyError, TypeError):
-        return None
-    if custom_prefixes or header is not None or wrapped or body is None:
-        return None
-    body_type = body.type
-    if getattr(body_type, "attributes", None) or not isinstance(
-        getattr(body_type, "_element", None), Sequence
-    ):
-        return None
-    qname = body.qname
-    if not qname.namespace:
-        return None
-    fields: list[tuple[str, str, str, bool]] = []
-    for name, element in body_type.elements:
-        if (
-            not isinstance(element, xsd.Element)
-            or not isinstance(element.type, xsd.AnySimpleType)
-            or element.max_occurs != 1
-            or element.qname.namespace
-            or element.nillable
-            or element.default is not None
-            or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name)
-        ):
-            return None
-        fields.append((name, f"<{name}>", f"</{name}>", element.min_occurs >= 1))
-    env = _escape_attribute(envelope_ns)
-    ns = _escape_attribute(qname.namespace)
-    local = qname.localname
+def writer_from_spec(operation: str, spec: Mapping[str, Any], namespace: str) -> EnvelopeWriter:
+    """The writer of ``operation`` in ``namespace`` from its compiled spec (see :mod:`.spec`)."""
+    fields = tuple(
+        (name, f"<{name}>", f"</{name}>", bool(required)) for name, required in spec["fields"]
+    )
+    env = _escape_attribute(spec["envelope_ns"])
+    ns = _escape_attribute(namespace)
+    local = spec["element"]
     start = (
         "<?xml version='1.0' encoding='utf-8'?>\n"
         f'<soap-env:Envelope xmlns:soap-env="{env}"><soap-env:Body>'
         f'<ns0:{local} xmlns:ns0="{ns}"'
     )
     end = "</soap-env:Body></soap-env:Envelope>"
-    return EnvelopeWriter(
-        zeep_operation.name,
-        start + ">",
-        tuple(fields),
-        f"</ns0:{local}>{end}",
-        f"{start}/>{end}",
-    )
+    return EnvelopeWriter(operation, start + ">", fields, f"</ns0:{local}>{end}", f"{start}/>{end}")
 
 
-def _probes(writer: EnvelopeWriter, zeep_operation: Any) -> list[dict[str, str]]:
+def probes(writer: EnvelopeWriter, spec: Mapping[str, Any]) -> list[dict[str, str]]:
     """Values that exercise every element: all present (escapes included), and only the required."""
-    every = {name: f"{name} <&> \r\n\t\"' ✓ 👋" for name in writer.names}
-    required = {
-        name: ""
-        for name, element in zeep_operation.input.body.type.elements
-        if element.min_occurs >= 1
-    }
+    every = {name: f"{name} <&> \r\n\t\"' \u2713 \U0001f44b" for name in writer.names}
+    required = {name: "" for name, needed in spec["fields"] if needed}
     return [every, required]

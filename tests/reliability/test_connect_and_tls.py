@@ -154,7 +154,8 @@ def test_defaults_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(error, s.SmscConnectError)
     timeout = seen[0]["timeout"]
     assert 0 < timeout.connect_timeout <= 5.0 and 0 < timeout.read_timeout <= 30.0
-    assert seen[0]["redirect"] is False and seen[0]["retries"] is False
+    retries = urllib3.Retry.from_int(seen[0]["retries"])  # False, or the Retry False makes
+    assert seen[0]["redirect"] is False and retries.total is False and retries.redirect == 0
     assert seen[0]["preload_content"] is False and seen[0]["decode_content"] is False
 
 

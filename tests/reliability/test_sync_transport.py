@@ -229,3 +229,38 @@ def test_both_transports_map_failures_alike(transport_class: Any) -> None:
         assert info.value.delivery is Delivery.NOT_SENT
     finally:
         transport.close()
+
+
+def test_headers_and_envelope_leave_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request is one write (headers and envelope together), which the server reads whole; the
+    envelope is never written twice, and the reply is read as before."""
+    import http.client
+
+    from smsc_soap._http.sync_transport import SyncTransport
+    from smsc_soap._http.types import TransportConfig
+    from tests.reliability.conftest import RawServer, ok_reply, respond
+
+    writes: list[bytes] = []
+    send = http.client.HTTPConnection.send
+
+    def counting(self: Any, data: Any) -> None:
+        writes.append(bytes(data))
+        send(self, data)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "send", counting)
+    envelope = b"<envelope>" + b"x" * 3000 + b"</envelope>"
+    with RawServer(respond(ok_reply("get_balance"))) as server:
+        transport = SyncTransport(TransportConfig())
+        try:
+            reply = transport.post(
+                server.url, envelope, {"SOAPAction": '"a"'}, time.monotonic() + 5
+            )
+        finally:
+            transport.close()
+    assert reply.status == 200 and b"<balance>100.50</balance>" in reply.body
+    assert len(writes) == 1
+    head, _, sent = writes[0].partition(b"\r\n\r\n")
+    assert (
+        sent == envelope and f"\r\nContent-Length: {len(envelope)}\r\n".encode() in head + b"\r\n"
+    )
+    assert server.bodies == [envelope]
