@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.secrets import SENTINEL_PSW
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
@@ -70,10 +72,6 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         }:
             monkeypatch.delenv(name, raising=False)
     yield
-
-
-SENTINEL_PSW = "S3cr3t-PSW-7f1c2a9e"
-SENTINEL_KEY = "K3y-APIKEY-5d0b8e44"
 
 
 @pytest.fixture

@@ -186,8 +186,14 @@ def session(tmp_path: Path) -> Iterator[Session]:
         running.close()
 
 
+@pytest.mark.slow
 def test_readme_runs_top_to_bottom(session: Session) -> None:
-    """Each shell and Python block runs in order against the `smsc-soap serve` the README starts."""
+    """Each shell and Python block runs in order against the `smsc-soap serve` the README starts.
+
+    Slow on purpose (about 15 s, 12 of them waiting): the README's `settle --wait` asks again after
+    12 s (the service allows 5 status requests a minute), in real time, in its own process, against a
+    `serve` whose clock is the real one.
+    """
     outputs: list[tuple[str, str, str]] = []
     for lang, text in FENCES:
         kind = _kind(lang, text)

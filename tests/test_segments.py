@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from smsc_soap._params.segments import Segments, estimate_cost, segments, truncate_to_parts
+from smsc_soap import Segments, estimate_cost, segments
+from smsc_soap._params.segments import truncate_to_parts
 
 
 def test_empty_text_takes_no_parts() -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._exceptions import SmscError
+from .journal import account_digest
 from .session import (
     _SEND,
     _STATUS,
@@ -215,6 +216,7 @@ async def send_bulk_async(
         on_progress=on_progress,
         retry_delay=retry_delay,
         max_attempts=max_attempts,
+        account=account_digest(client),
     ) as (session, start):
         interrupted = False
         try:

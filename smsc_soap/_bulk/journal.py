@@ -12,21 +12,41 @@ after the last batch's ``end_item`` was never sent. Batch states:
 The request of a batch (list text, query, sender, time, message id) is stored, so a resend is identical,
 byte for byte, and the service's 60-second duplicate check can recognise it. The journal holds no
 credential. One process at a time writes it: the file is locked while a run uses it.
+
+A journal belongs to one account: it keeps a random salt and a truncated keyed hash of the login (or of
+the API key), from which neither the login nor any password can be read back, and a resume under
+another account is refused. While a run is open the journal is a database file and its write-ahead log
+(``-wal``); a closed journal is one file. The file says whether its last run closed it: a journal left
+open by a crash whose ``-wal`` file is missing (copied without it) is refused, since the records of the
+last run were in that log and a resume would send their batches again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import json
 import os
+import re
+import secrets
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-__all__ = ["BatchRecord", "Journal", "JournalError"]
+__all__ = [
+    "BatchRecord",
+    "Failure",
+    "Journal",
+    "JournalError",
+    "account_digest",
+    "check_resumable",
+    "read_failures",
+]
 
 BatchState = Literal["sending", "sent", "failed", "held"]
 
@@ -65,7 +85,118 @@ CREATE TABLE IF NOT EXISTS item_error (
 
 
 class JournalError(Exception):
-    """The journal cannot be used for this run (wrong run, newer schema, locked, or missing)."""
+    """The journal cannot be used for this run (wrong run or account, no run, damaged, locked, missing)."""
+
+
+#: A function of the journal's salt giving the account's digest (see :func:`account_digest`).
+AccountDigest = Callable[[bytes], str]
+
+
+def account_digest(client: object) -> AccountDigest | None:
+    """The account of ``client`` as a function of a salt: a keyed, truncated hash of its login or API key.
+
+    64 bits of BLAKE2b keyed with the journal's random salt: enough to tell two accounts apart, too
+    little and too salted to recover the login or the key, and the password never enters it. None for
+    an object without client credentials.
+    """
+    credentials = getattr(client, "_credentials", None)
+    login = getattr(credentials, "login", None)
+    apikey = getattr(credentials, "apikey", None)
+    if login is not None:
+        identity = b"login\0" + str(login).encode("utf-8")
+    elif apikey is not None and hasattr(apikey, "reveal"):
+        identity = b"apikey\0" + str(apikey.reveal()).encode("utf-8")
+    else:
+        return None
+
+    def digest(salt: bytes) -> str:
+        return hashlib.blake2b(identity, key=salt, digest_size=8).hexdigest()
+
+    return digest
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed or invalid input item: its index, the number concerned, the code and its meaning."""
+
+    item: int
+    phone: str
+    code: int | None
+    meaning: str
+
+
+_STATUS_REASON = re.compile(r"status (-?\d+)(?: \((.*)\))?\Z", re.DOTALL)
+_TABLES = ("meta", "batch", "item_error")
+
+
+def check_resumable(path: str | Path) -> None:
+    """Refuse (JournalError) a file that holds no run to resume: missing, empty, not a journal, no run,
+    copied without its ``-wal`` while its run was open, damaged, or in use by another run.
+
+    Nothing in the run changes; a crashed run's ``-wal`` is folded into the file (and the file marked
+    complete). The account and the run key are checked when the run opens.
+    """
+    Journal(path, resume=True).close()
+
+
+def _check_file(path: Path) -> None:
+    """What can be told before SQLite opens the file."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise JournalError(f"there is no journal {name} to resume") from None
+    except OSError as exc:
+        raise JournalError(f"the journal {name} cannot be read: {exc.strerror}") from None
+    if path.is_dir():
+        raise JournalError(f"the journal {name} is a directory, not a journal file")
+    if size == 0:
+        hint = (
+            "its -wal file is next to it, but the database file itself is empty"
+            if _wal_present(path)
+            else f"if it was copied from an interrupted run, copy {name}-wal with it: that run's "
+            "records may all be in the -wal file"
+        )
+        raise JournalError(
+            f"the journal {name} is empty: it holds no run to resume ({hint}); nothing was sent"
+        )
+
+
+def _check_contents(db: sqlite3.Connection, name: str, wal: bool) -> None:
+    """A resume's checks of an open file: our tables, a run, its -wal when it was left open, integrity."""
+    try:
+        tables = {
+            str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if not set(_TABLES) <= tables:
+            raise JournalError(
+                f"{name} is an SQLite file but not a bulk journal (no run tables): it holds no run "
+                "to resume; nothing was sent"
+            )
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("run_key") is None:
+            raise JournalError(f"the journal {name} holds no run to resume; nothing was sent")
+        if meta.get("closed") == "0" and not wal:
+            raise JournalError(
+                f"the journal {name} was left open by an interrupted run, and its write-ahead log "
+                f"{name}-wal is missing: the latest records of that run were in it, so a resume "
+                f"could send them again. Put {name}-wal back next to {name} (copy both files "
+                "together) and resume again"
+            )
+        problems = [str(row[0]) for row in db.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise JournalError(
+                f"the journal {name} is damaged ({'; '.join(problems[:3])}); nothing was sent. "
+                "Restore it from a copy, or settle the run by hand"
+            )
+    except sqlite3.DatabaseError as exc:
+        raise JournalError(
+            f"the journal {name} is damaged or not a journal ({exc}); nothing was sent"
+        ) from None
+
+
+def _wal_present(path: Path) -> bool:
+    return Path(f"{path}-wal").exists()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +217,43 @@ class BatchRecord:
 class Journal:
     """A bulk run's journal in one SQLite file (WAL, synchronous=FULL: a commit survives a crash)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, resume: bool = False) -> None:
         self.path = Path(path)
         self._lock_handle: BinaryIO | None = None
-        # Journals hold phones and texts (OTP codes among them): readable by their owner only. SQLite
-        # gives its -wal and -shm files the mode of the database file.
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self._bound = False
+        self._usable = False
+        if resume:
+            _check_file(self.path)
+        else:
+            # Journals hold phones and texts (OTP codes among them): readable by their owner only.
+            # SQLite gives its -wal and -shm files the mode of the database file.
+            try:
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            except FileNotFoundError:
+                raise JournalError(
+                    f"cannot create the journal {self.path}: the directory {self.path.parent} does "
+                    "not exist"
+                ) from None
+            except IsADirectoryError:
+                raise JournalError(f"the journal {self.path} is a directory, not a file") from None
+            except OSError as exc:
+                raise JournalError(f"cannot open the journal {self.path}: {exc.strerror}") from None
+        self._lock()  # before SQLite opens it: a run using it now fails fast, its -wal untouched
+        # Whether a crashed run's write-ahead log is next to the file (see close()).
+        self._wal_at_open = _wal_present(self.path)
         try:
+            self._db = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=rw",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            self._unlock()
+            raise JournalError(f"the journal {self.path.name} cannot be opened: {exc}") from None
+        try:
+            if resume:
+                _check_contents(self._db, self.path.name, self._wal_at_open)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=0")
@@ -103,13 +263,52 @@ class Journal:
                 self.set_meta("schema", _SCHEMA_VERSION)
             elif version != _SCHEMA_VERSION:
                 raise JournalError(f"the journal has schema {version}; this version reads 1")
-            self._lock()
+            self._usable = True
         except sqlite3.DatabaseError as exc:
-            self._db.close()
+            self._close_db()
             raise JournalError(f"{self.path.name} is not a usable journal: {exc}") from None
         except BaseException:
-            self._db.close()
+            self._close_db()
             raise
+
+    def bind(self, run_key: str, account: AccountDigest | None, *, resume: bool) -> None:
+        """Tie the journal to this run and account (refusing another's), and mark it open.
+
+        ``open`` is checkpointed into the database file itself, so a copy of the file without its
+        ``-wal`` shows that the last run did not close it (see :func:`check_resumable`).
+        """
+        name = self.path.name
+        if resume:
+            stored = self.get_meta("run_key")
+            if stored is not None and stored != run_key:
+                raise JournalError(
+                    f"{name} belongs to another run (different input, template or options)"
+                )
+        elif not self.is_new():
+            raise JournalError(
+                f"{name} already holds a run; resume it, or choose a new journal file"
+            )
+        with self._transaction():
+            if account is not None:
+                salt_hex = self.get_meta("account_salt")
+                if salt_hex is None:
+                    salt_hex = secrets.token_hex(16)
+                    self.set_meta("account_salt", salt_hex)
+                digest = account(bytes.fromhex(salt_hex))
+                stored_account = self.get_meta("account")
+                if stored_account is not None and stored_account != digest:
+                    raise JournalError(
+                        f"{name} belongs to a run of another account: resume it with the login (or "
+                        "API key) that started it; nothing was sent"
+                    )
+                self.set_meta("account", digest)
+            self.set_meta("run_key", run_key)
+            self.set_meta("closed", "0")
+        self._checkpoint()
+        self._bound = True
+
+    def _checkpoint(self) -> None:
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _lock(self) -> None:
         """Hold an advisory lock on the file for the run, so a second process fails fast."""
@@ -117,7 +316,10 @@ class Journal:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX: no advisory lock
             return
-        handle = open(self.path, "rb")  # noqa: SIM115 - held open for the journal's lifetime
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - held open for the journal's lifetime
+        except OSError as exc:
+            raise JournalError(f"the journal {self.path.name} cannot be read: {exc}") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -127,13 +329,35 @@ class Journal:
             ) from None
         self._lock_handle = handle
 
-    def close(self) -> None:
-        """Close the database and release the lock."""
-        self._db.close()
-        handle = getattr(self, "_lock_handle", None)
+    def _unlock(self) -> None:
+        handle = self._lock_handle
         if handle is not None:
             handle.close()
             self._lock_handle = None
+
+    def close(self) -> None:
+        """Mark the journal complete, fold the write-ahead log into the file, close it, release the lock.
+
+        A closed journal is one file (journal_mode=DELETE); the next run switches it back to WAL. A
+        crashed run's log found at open is folded in as well (SQLite does that when the last
+        connection closes), so the file is marked complete then too: only a file copied without its
+        log stays marked open.
+        """
+        bound, self._bound = self._bound, False
+        try:
+            crashed = self._usable and self._wal_at_open and self.get_meta("closed") == "0"
+            if bound or crashed:
+                self.set_meta("closed", "1")
+                self._checkpoint()
+                self._db.execute("PRAGMA journal_mode=DELETE").fetchall()
+        except sqlite3.Error:  # another reader holds it: the -wal file stays, nothing is lost
+            pass
+        finally:
+            self._close_db()
+
+    def _close_db(self) -> None:
+        self._db.close()
+        self._unlock()
 
     def __enter__(self) -> Journal:
         return self
@@ -269,6 +493,10 @@ class Journal:
         batches = self._db.execute("SELECT MAX(end_item) FROM batch").fetchone()[0]
         return int(batches or 0)
 
+    def failures(self) -> Iterator[Failure]:
+        """Yield every failed or invalid item, by item index (see :func:`read_failures`)."""
+        return _failures(self._db)
+
     # ----- totals --------------------------------------------------------------------------------
 
     def totals(self) -> dict[str, Any]:
@@ -337,3 +565,53 @@ class Journal:
 
     def _transaction(self) -> Journal._Tx:
         return Journal._Tx(self._db)
+
+
+def _failures(db: sqlite3.Connection) -> Iterator[Failure]:
+    """Every failed or invalid item, by item index: invalid, refused numbers, refused batches.
+
+    Reads the journal in order (flat memory). An invalid item has no code; a number the service
+    refused has its status code; an item of a refused batch has the service's error code.
+    """
+    rows = db.execute("SELECT item, phone, seq, reason, detail FROM item_error ORDER BY item")
+
+    def items() -> Iterator[Failure]:
+        for item, phone, seq, reason, detail in rows:
+            if seq is None:
+                yield Failure(int(item), str(phone), None, str(detail or reason))
+                continue
+            match = _STATUS_REASON.match(str(reason))
+            if match is not None:
+                yield Failure(
+                    int(item), str(phone), int(match.group(1)), match.group(2) or str(reason)
+                )
+            else:
+                yield Failure(int(item), str(phone), None, str(reason))
+
+    batches = db.execute(
+        "SELECT first_item, end_item, request, error_class, error_code, error FROM batch"
+        " WHERE state = 'failed' ORDER BY first_item"
+    )
+
+    def batch_items() -> Iterator[Failure]:
+        for first, end, request, error_class, code, error in batches:
+            numbers = json.loads(request).get("items") or range(first, end)
+            meaning = str(error or error_class)
+            for item in numbers:
+                yield Failure(int(item), "", None if code is None else int(code), meaning)
+
+    return heapq.merge(items(), batch_items(), key=lambda failure: failure.item)
+
+
+@contextmanager
+def read_failures(path: str | Path) -> Iterator[Iterator[Failure]]:
+    """Open a closed journal read-only and yield its failed and invalid items, by item index."""
+    path = Path(path)
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise JournalError(f"the journal {path.name} cannot be read: {exc}") from None
+    try:
+        yield _failures(db)
+    finally:
+        db.close()

@@ -43,7 +43,8 @@ from .._exceptions import (
 from .._params.listmsg import ListMessage
 from .._params.listmsg import _line as _encode_line
 from .._params.segments import segments
-from .journal import BatchRecord, Journal, JournalError
+from .journal import AccountDigest, BatchRecord, Journal, JournalError, account_digest
+from .rows import check_run_request
 
 if TYPE_CHECKING:
     from .._client.sync_client import SoapSmsc
@@ -715,13 +716,16 @@ def _open_session(
     on_progress: Callable[[BulkProgress], None] | None,
     retry_delay: float,
     max_attempts: int,
+    account: AccountDigest | None = None,
 ) -> Iterator[tuple[_Session, int]]:
     """Check the options, open (and lock) the journal of the run, and yield its session and start.
 
     ``start`` is the first input item this session reads (after the last journaled batch on resume).
+    ``account`` ties the journal to the client's account (a resume under another is refused).
     """
     _check_sizes(batch_size, max_batch_chars, concurrency)
     base_request = _base_request(query, sender, time)
+    check_run_request(base_request)  # --time, sender and query, before any journal exists
     temporary: tempfile.TemporaryDirectory[str] | None = None
     if journal is None:
         if resume:
@@ -733,18 +737,8 @@ def _open_session(
         if resume and not path.exists():
             raise JournalError(f"there is no journal {path.name} to resume")
         key = _run_key(base_request, batch_size, run_key)
-        with Journal(path) as book:
-            if resume:
-                stored = book.get_meta("run_key")
-                if stored is not None and stored != key:
-                    raise JournalError(
-                        f"{path.name} belongs to another run (different input, template or options)"
-                    )
-            elif not book.is_new():
-                raise JournalError(
-                    f"{path.name} already holds a run; resume it, or choose a new journal file"
-                )
-            book.set_meta("run_key", key)
+        with Journal(path, resume=resume) as book:
+            book.bind(key, account, resume=resume)
             session = _Session(
                 book,
                 concurrency=concurrency,
@@ -785,6 +779,9 @@ def send_bulk(
     temporary one is used. ``query`` adds parameters to every request (``cost=3`` and ``err=1`` are
     added unless given). An item that is a :class:`SmscValidationError` counts as an invalid item.
     Ctrl-C lets the requests in flight finish, records them, and raises :class:`BulkInterrupted`.
+    The journal is bound to the client's account: a resume under another account, or of a file that
+    holds no run (empty, not a journal, damaged, copied without its ``-wal``), raises
+    :class:`JournalError` before anything is sent.
     """
     with _open_session(
         journal,
@@ -799,6 +796,7 @@ def send_bulk(
         on_progress=on_progress,
         retry_delay=retry_delay,
         max_attempts=max_attempts,
+        account=account_digest(client),
     ) as (session, start):
         interrupted = False
         try:

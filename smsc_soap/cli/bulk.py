@@ -2,26 +2,27 @@
 
 The CSV is streamed (one row in memory at a time): a header row names the columns, ``--template`` fills
 ``{column}`` fields from each row (or ``--message-column`` holds the whole text), ``--phone-column`` the
-numbers. The run is journaled in SQLite (``--journal``) so that ``--resume`` after a crash or Ctrl-C sends
-nothing twice and loses nothing.
+numbers. Every row is checked in a first pass before anything is sent; any invalid row stops the run
+(exit 2, with the report) unless ``--skip-invalid``. The run is journaled in SQLite (``--journal``) so
+that ``--resume`` after a crash or Ctrl-C sends nothing twice and loses nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 import os
-import string
-import sys
-from collections.abc import Callable, Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, closing
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .common import (
     EXIT_CODES_HELP,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PARTIAL,
@@ -37,89 +38,65 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from .._bulk.session import BulkProgress, BulkSummary
+    from .._bulk.rows import CsvInput, Row
+    from .._bulk.session import BulkEstimate, BulkProgress, BulkSummary
 
 __all__ = ["SPECS"]
 
-
-class _CountingReader(io.RawIOBase):
-    """A raw binary reader that counts the bytes read, for the progress bar."""
-
-    def __init__(self, handle: io.BufferedReader) -> None:
-        self._handle = handle
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._handle.read(len(buffer))
-        size = len(data)
-        buffer[:size] = data
-        self.count += size
-        return size
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()
-
-
-class _Template:
-    """A ``{column}`` template: only plain column names, no attribute or index lookups."""
-
-    def __init__(self, text: str, columns: list[str]) -> None:
-        from .._exceptions import SmscValidationError
-
-        self.text = text
-        fields: list[str] = []
-        try:
-            parsed = list(string.Formatter().parse(text))
-        except ValueError as exc:
-            raise SmscValidationError(f"--template is not valid: {exc}", field="template") from None
-        for _, name, spec, conversion in parsed:
-            if name is None:
-                continue
-            if name == "" or any(c in name for c in ".[]") or spec or conversion:
-                raise SmscValidationError(
-                    f"--template field {{{name}}} must be a plain column name (no format spec, "
-                    "attributes or indexes)",
-                    field="template",
-                )
-            if name not in columns:
-                raise SmscValidationError(
-                    f"--template uses column {name!r}, which the file does not have "
-                    f"(columns: {', '.join(columns)})",
-                    field="template",
-                )
-            fields.append(name)
-        self.fields = fields
-
-    def render(self, row: dict[str, str]) -> str:
-        return self.text.format_map({name: row.get(name) or "" for name in self.fields})
+#: Seconds between two plain progress lines when stderr is not a terminal.
+PLAIN_PROGRESS_INTERVAL = 10.0
+# The most useful first: a narrow terminal cuts the end (tqdm trims to the width), the bar takes the rest.
+_BAR_FORMAT = (
+    "{percentage:3.0f}% {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}] {bar}"
+)
+_PLAIN_FORMAT = (
+    "progress: {n_fmt}/{total_fmt} rows ({percentage:.0f}%), {elapsed} elapsed, ETA {remaining}, "
+    "{rate_fmt}{postfix}"
+)
+_FAILED_COLUMNS = ("line", "failed_phone", "code", "meaning")
 
 
 def add_bulk(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``bulk``."""
     parser.description = (
         "Send personalised messages from a CSV file (header row required), packed into 'list' "
-        "requests, with a crash-safe SQLite journal. After a crash or Ctrl-C, run the same command "
-        "with --resume: nothing is sent twice and nothing is lost."
+        "requests, with a crash-safe SQLite journal. Every row is checked before the first send: an "
+        "invalid row stops the run with a report (exit 2) unless --skip-invalid. After a crash or "
+        "Ctrl-C, run the same command with --resume: nothing is sent twice and nothing is lost."
     )
     parser.epilog = EXIT_CODES_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("file", help="the CSV file (UTF-8; '-' reads stdin, without --resume)")
+    parser.add_argument(
+        "file", help="the CSV file ('-' reads stdin, spooled to a private temporary file)"
+    )
     text = parser.add_mutually_exclusive_group(required=True)
     text.add_argument("--template", help="message text with {column} fields, e.g. 'Hi, {name}!'")
     text.add_argument("--message-column", help="the column holding each row's whole text")
     parser.add_argument("--phone-column", default="phone", help="numbers column (default: phone)")
     parser.add_argument("--sender-column", help="a column with each row's sender name")
-    parser.add_argument("--delimiter", default=",", help="CSV delimiter (default ',')")
-    parser.add_argument("--encoding", default="utf-8-sig", help="file encoding (default UTF-8)")
+    parser.add_argument(
+        "--delimiter",
+        help="CSV delimiter, one character or 'tab' (default: found in the header among , ; tab |)",
+    )
+    parser.add_argument(
+        "--encoding",
+        help="file encoding, e.g. cp1251 (default: UTF-8, or UTF-16 by its byte-order mark)",
+    )
     parser.add_argument(
         "--journal",
         help="the SQLite journal (default: FILE.journal.db next to the file)",
     )
     parser.add_argument("--resume", action="store_true", help="continue the run in --journal")
+    parser.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="send the valid rows even when some rows are invalid (they are reported, not sent)",
+    )
+    parser.add_argument(
+        "--failed-out",
+        metavar="FILE.csv",
+        help="write every failed or invalid row there, with the service's code and its meaning",
+    )
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -148,8 +125,12 @@ def add_bulk(parser: argparse.ArgumentParser) -> None:
         help="any service parameter added to every request (repeatable), e.g. -o translit=1",
     )
     parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (shown only on a terminal)"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (a bar on a terminal, otherwise a line every 10 s)",
     )
+    parser.add_argument("--no-progress", action="store_true", help=argparse.SUPPRESS)
     add_connection_arguments(parser)
 
 
@@ -158,92 +139,84 @@ def run_bulk(args: argparse.Namespace) -> int:
     return run_command(args, _bulk)
 
 
-def _open(args: argparse.Namespace, ctx: Context) -> tuple[io.TextIOWrapper, _CountingReader, int]:
-    if args.file == "-":
-        raw = _CountingReader(sys.stdin.buffer)  # type: ignore[arg-type]
-        size = 0
-    else:
-        handle = open(args.file, "rb")  # noqa: SIM115 - closed by the caller
-        raw = _CountingReader(handle)
-        size = os.fstat(handle.fileno()).st_size
-    text = io.TextIOWrapper(io.BufferedReader(raw), encoding=args.encoding, newline="")
-    return text, raw, size
+# ------------------------------------------------------------------------------------ progress
 
 
-def _rows(args: argparse.Namespace, stream: io.TextIOWrapper) -> Iterator[Any]:
-    """Yield one ListMessage per CSV row (or an SmscValidationError for a bad row)."""
-    from .._exceptions import SmscValidationError
-    from .._params.listmsg import ListMessage
+class Progress:
+    """Progress of a run on ``stream``: a tqdm bar on a terminal, else a plain line every ``interval`` s.
 
-    reader = csv.DictReader(stream, delimiter=args.delimiter)
-    columns = list(reader.fieldnames or [])
-    if args.phone_column not in columns:
-        raise SmscValidationError(
-            f"the file has no {args.phone_column!r} column (columns: {', '.join(columns)}); "
-            "name it with --phone-column",
-            field="phone_column",
-        )
-    for name, flag in (
-        (args.message_column, "--message-column"),
-        (args.sender_column, "--sender-column"),
-    ):
-        if name is not None and name not in columns:
-            raise SmscValidationError(f"{flag} {name!r} is not a column of the file", field=flag)
-    template = _Template(args.template, columns) if args.template is not None else None
-    for row in reader:
-        if None in row:
-            yield SmscValidationError("the row has more fields than the header", field="row")
-            continue
-        phones = (row.get(args.phone_column) or "").strip()
-        mes = template.render(row) if template is not None else row.get(args.message_column) or ""
-        sender = (row.get(args.sender_column) or "").strip() if args.sender_column else ""
-        yield ListMessage(phones, mes, sender or args.sender or None)
+    The bar shows rows read of ``total`` with their rate and the ETA, and messages sent per second;
+    tqdm fits it to ``width`` columns (the terminal's own width when None), so it never wraps.
+    """
 
+    def __init__(
+        self,
+        stream: TextIO,
+        total: int,
+        *,
+        terminal: bool,
+        width: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = PLAIN_PROGRESS_INTERVAL,
+    ) -> None:
+        from tqdm import tqdm
 
-def _fingerprint(args: argparse.Namespace) -> str:
-    """A key of the input and the options that shape the batches, so --resume refuses another run."""
-    digest = hashlib.sha256()
-    with open(args.file, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    for value in (
-        args.template,
-        args.message_column,
-        args.phone_column,
-        args.sender_column,
-        args.sender,
-        args.delimiter,
-        args.encoding,
-        str(args.max_batch_chars),
-    ):
-        digest.update(b"\0" + (value or "").encode("utf-8"))
-    return digest.hexdigest()
+        self.stream = stream
+        self.total = total
+        self.clock = clock
+        self.interval = interval
+        self.started = self.last = clock()
+        self.bar: Any = None
+        if terminal:
+            self.bar = tqdm(
+                total=total,
+                file=stream,
+                unit="row",
+                ncols=width,
+                dynamic_ncols=width is None,
+                bar_format=_BAR_FORMAT,
+                mininterval=0.5,
+                smoothing=0.1,
+            )
 
-
-class _Progress:
-    """A one-line progress bar on stderr (terminal only)."""
-
-    def __init__(self, ctx: Context, raw: _CountingReader, size: int) -> None:
-        self.ctx = ctx
-        self.raw = raw
-        self.size = size
+    def _postfix(self, progress: BulkProgress, elapsed: float) -> str:
+        rate = progress.items_sent / elapsed if elapsed > 0 else 0.0
+        text = f"{rate:.1f} msg/s, sent {progress.items_sent:,}"
+        if progress.items_failed:
+            text += f", failed {progress.items_failed:,}"
+        return text
 
     def __call__(self, progress: BulkProgress) -> None:
-        width = 30
-        if self.size:
-            fraction = min(1.0, self.raw.count / self.size)
-            filled = int(fraction * width)
-            bar = f"[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%}"
-        else:
-            bar = "[streaming]"
-        self.ctx.stderr.write(
-            f"\r{bar}  rows {progress.items_read:,}  sent {progress.items_sent:,}  "
-            f"failed {progress.items_failed:,}  in flight {progress.in_flight}   "
-        )
-        self.ctx.stderr.flush()
+        now = self.clock()
+        postfix = self._postfix(progress, now - self.started)
+        if self.bar is not None:
+            self.bar.set_postfix_str(postfix, refresh=False)
+            self.bar.update(max(0, progress.items_read - self.bar.n))
+            return
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        from tqdm import tqdm
 
-    def done(self) -> None:
-        self.ctx.stderr.write("\n")
+        line = tqdm.format_meter(
+            progress.items_read,
+            self.total,
+            now - self.started,
+            unit="row",
+            bar_format=_PLAIN_FORMAT,
+            postfix=postfix,
+        )
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Finish the bar (a terminal) with its last state."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+# ------------------------------------------------------------------------------------ input
 
 
 def _price(args: argparse.Namespace) -> Decimal | None:
@@ -260,39 +233,248 @@ def _price(args: argparse.Namespace) -> Decimal | None:
     return price
 
 
-def _dry_run(args: argparse.Namespace, ctx: Context) -> int:
+def _spool_stdin(ctx: Context, stack: ExitStack) -> Path:
+    """Copy standard input to a temporary file readable by its owner only (0600); removed at exit."""
+    import shutil
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="smsc-bulk-stdin-", suffix=".csv")
+    path = Path(name)
+    stack.callback(path.unlink, missing_ok=True)
+    source = getattr(ctx.stdin, "buffer", None)
+    with os.fdopen(fd, "wb") as out:
+        if source is not None:
+            shutil.copyfileobj(source, out, 1 << 20)
+        else:  # a text stream (tests): its text as UTF-8
+            for chunk in iter(lambda: ctx.stdin.read(1 << 16), ""):
+                out.write(chunk.encode("utf-8"))
+    return path
+
+
+def _check_target(path: Path, flag: str) -> None:
+    """A file the run will create: its directory must exist, and it must not be a directory."""
+    from .._exceptions import SmscValidationError
+
+    if not path.parent.is_dir():
+        raise SmscValidationError(
+            f"{flag} {path}: the directory {path.parent} does not exist", field=flag.lstrip("-")
+        )
+    if path.is_dir():
+        raise SmscValidationError(f"{flag} {path} is a directory", field=flag.lstrip("-"))
+
+
+def _fingerprint(args: argparse.Namespace, source: CsvInput) -> str:
+    """A key of the input and the options that shape the batches, so --resume refuses another run."""
+    digest = hashlib.sha256((source.digest or "").encode("ascii"))
+    for value in (
+        args.template,
+        args.message_column,
+        args.phone_column,
+        args.sender_column,
+        args.sender,
+        source.delimiter,
+        source.encoding,
+        str(args.max_batch_chars),
+    ):
+        digest.update(b"\0" + (value or "").encode("utf-8"))
+    return digest.hexdigest()
+
+
+class _FailedOut:
+    """The ``--failed-out`` CSV: the input's columns, then line, failed number, code and meaning."""
+
+    def __init__(self, path: Path, source: CsvInput) -> None:
+        import csv
+
+        self.path = path
+        self.width = len(source.columns)
+        self.rows = 0
+        # The input's own encoding and delimiter: fix the rows and run them with the same flags.
+        self.handle = open(  # noqa: SIM115 - closed by close()
+            path, "w", encoding=source.encoding, errors="replace", newline=""
+        )
+        self.writer = csv.writer(self.handle, delimiter=source.delimiter)
+        self.writer.writerow([*source.columns, *_FAILED_COLUMNS])
+
+    def write(self, row: Row, phone: str, code: int | None, meaning: str) -> None:
+        fields = (row.fields + [""] * self.width)[: self.width]
+        self.writer.writerow([*fields, row.line, phone, "" if code is None else code, meaning])
+        self.rows += 1
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class CheckProgress:
+    """Progress of the checking pass, by bytes of the file: a transient bar on a terminal, else a
+    plain line every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        size: int,
+        *,
+        terminal: bool,
+        width: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = PLAIN_PROGRESS_INTERVAL,
+    ) -> None:
+        from tqdm import tqdm
+
+        self.stream = stream
+        self.size = size
+        self.clock = clock
+        self.interval = interval
+        self.last = clock()
+        self.bar: Any = None
+        if terminal:
+            self.bar = tqdm(
+                total=size,
+                file=stream,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc="checking rows",
+                leave=False,
+                ncols=width,
+                dynamic_ncols=width is None,
+                bar_format="{desc}: {percentage:3.0f}% {n_fmt}/{total_fmt} [{elapsed}<{remaining}] {bar}",
+                mininterval=0.5,
+            )
+
+    def __call__(self, rows: int, bytes_read: int) -> None:
+        done = min(bytes_read, self.size)
+        if self.bar is not None:
+            self.bar.update(max(0, done - self.bar.n))
+            return
+        now = self.clock()
+        if now - self.last >= self.interval:
+            self.last = now
+            share = f", {done / self.size:.0%} of the file" if self.size else ""
+            self.stream.write(f"checking rows: {rows:,} read{share}\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Remove the bar (a terminal)."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _checked_items(
+    rows: Iterable[Row],
+    source: CsvInput,
+    failed_out: _FailedOut | None,
+    progress: CheckProgress | None,
+) -> Iterator[Any]:  # ListMessage | SmscValidationError
+    from .._exceptions import SmscValidationError
+
+    for count, row in enumerate(rows, 1):
+        if failed_out is not None and isinstance(row.item, SmscValidationError):
+            failed_out.write(row, "", None, str(row.item))
+        if progress is not None and count % 256 == 0:
+            progress(count, source.bytes_read)
+        yield row.item
+
+
+def _send_items(rows: Iterable[Row], *, skip_invalid: bool) -> Iterator[Any]:
+    """The items of the sending pass; a row found invalid now (the file changed since the check)
+    stops the run unless --skip-invalid: the rows before it are sent and journaled."""
+    from .._exceptions import SmscValidationError
+
+    for row in rows:
+        if isinstance(row.item, SmscValidationError) and not skip_invalid:
+            raise SmscValidationError(
+                f"the file changed while the run was reading it ({row.item}); the run stopped: "
+                "the rows before it were sent and are in the journal",
+                field="file",
+            )
+        yield row.item
+
+
+def _check_pass(
+    args: argparse.Namespace, ctx: Context, source: CsvInput, failed_out: Path | None
+) -> BulkEstimate:
+    """Read and check every row (flat memory); write the invalid ones to ``--failed-out``."""
     from .._bulk.session import estimate_bulk
 
-    price = _price(args)
-    stream, _, _ = _open(args, ctx)
-    with stream:
-        estimate = estimate_bulk(
-            _rows(args, stream),
-            price_per_part=price,
-            batch_size=args.batch_size,
-            max_batch_chars=args.max_batch_chars,
-        )
-    code = EXIT_OK if estimate.valid == estimate.items else EXIT_PARTIAL
+    progress = (
+        None
+        if args.quiet or args.no_progress
+        else CheckProgress(ctx.stderr, source.file_size, terminal=_isatty(ctx.stderr))
+    )
+    writer = _FailedOut(failed_out, source) if failed_out is not None else None
+    try:
+        with closing(source.rows()) as rows:
+            return estimate_bulk(
+                _checked_items(rows, source, writer, progress),
+                price_per_part=_price(args),
+                batch_size=args.batch_size,
+                max_batch_chars=args.max_batch_chars,
+            )
+    finally:
+        if progress is not None:
+            progress.close()
+        if writer is not None:
+            writer.close()
+
+
+def _write_failures(journal: Path, source: CsvInput, path: Path) -> int:
+    """Write every failed or invalid row of the run to ``path`` (journal and input read in step)."""
+    from .._bulk.journal import read_failures
+
+    writer = _FailedOut(path, source)
+    try:
+        with read_failures(journal) as failures, closing(source.rows()) as rows:
+            pending = next(failures, None)
+            for row in rows:
+                while pending is not None and pending.item < row.index:
+                    pending = next(failures, None)
+                while pending is not None and pending.item == row.index:
+                    writer.write(row, pending.phone, pending.code, pending.meaning)
+                    pending = next(failures, None)
+                if pending is None:
+                    break
+    finally:
+        writer.close()
+    return writer.rows
+
+
+# ------------------------------------------------------------------------------------ reports
+
+
+def _estimate_report(
+    ctx: Context,
+    args: argparse.Namespace,
+    estimate: BulkEstimate,
+    code: int,
+    headline: str,
+    failed_out: Path | None,
+) -> int:
     if args.json:
-        return ctx.result(code, {"dry_run": True, **estimate.to_dict()})
-    else:
-        ctx.out("dry run: nothing was sent")
-        table(
-            ctx,
-            [
-                ("rows", f"{estimate.items:,}"),
-                ("valid", f"{estimate.valid:,}"),
-                ("invalid", f"{estimate.items - estimate.valid:,}"),
-                ("recipients", f"{estimate.recipients:,}"),
-                ("SMS parts", f"{estimate.parts:,}"),
-                ("requests", f"{estimate.batches:,}"),
-                ("estimated cost", estimate.cost),
-            ],
-        )
-        for reason, count in sorted(estimate.invalid.items()):
-            ctx.out(f"  {reason}: {count:,}")
-        for item, error in estimate.first_errors:
-            ctx.out(f"  row {item + 2}: {error}")
+        data: dict[str, Any] = {"dry_run": bool(args.dry_run), "sent": 0, **estimate.to_dict()}
+        if failed_out is not None:
+            data["failed_out"] = str(failed_out)
+        return ctx.result(code, data)
+    ctx.out(headline)
+    table(
+        ctx,
+        [
+            ("rows", f"{estimate.items:,}"),
+            ("valid", f"{estimate.valid:,}"),
+            ("invalid", f"{estimate.items - estimate.valid:,}"),
+            ("recipients", f"{estimate.recipients:,}"),
+            ("SMS parts", f"{estimate.parts:,}"),
+            ("requests", f"{estimate.batches:,}"),
+            ("estimated cost", estimate.cost),
+        ],
+    )
+    for reason, count in sorted(estimate.invalid.items()):
+        ctx.out(f"  {reason}: {count:,}")
+    for _, error in estimate.first_errors:
+        ctx.out(f"  {error}")
+    if failed_out is not None and estimate.valid < estimate.items:
+        ctx.out(f"invalid rows written to {failed_out}")
     return code
 
 
@@ -310,11 +492,20 @@ def _exit_code(summary: BulkSummary) -> int:
 
 
 def _summary(
-    ctx: Context, args: argparse.Namespace, journal: Path, summary: BulkSummary, code: int
+    ctx: Context,
+    args: argparse.Namespace,
+    journal: Path,
+    summary: BulkSummary,
+    code: int,
+    failed_out: tuple[Path, int] | None = None,
 ) -> int:
     """Print the run's summary (a table, or JSON with ``ok``/``exit_code``); return ``code``."""
     if args.json:
-        return ctx.result(code, {"journal": str(journal), **summary.to_dict()})
+        data: dict[str, Any] = {"journal": str(journal), **summary.to_dict()}
+        if failed_out is not None:
+            data["failed_out"] = str(failed_out[0])
+            data["failed_out_rows"] = failed_out[1]
+        return ctx.result(code, data)
     table(
         ctx,
         [
@@ -346,6 +537,11 @@ def _summary(
             ("balance", summary.balance),
         ],
     )
+    if failed_out is not None:
+        path, count = failed_out
+        ctx.out(f"failed rows: {count:,} written to {path}")
+    elif summary.failed_total:
+        ctx.out("to list the failed rows with their codes, run again with --failed-out FILE.csv")
     if summary.stopped_by is not None:
         ctx.out(f"stopped: {type(summary.stopped_by).__name__}: {summary.stopped_by}")
     if not summary.complete:
@@ -353,34 +549,103 @@ def _summary(
     return code
 
 
+# ------------------------------------------------------------------------------------ the command
+
+
 def _bulk(args: argparse.Namespace, ctx: Context) -> int:
     from .._bulk.journal import JournalError
+
+    try:
+        with ExitStack() as stack:
+            return _run(args, ctx, stack)
+    except JournalError as exc:
+        return _fail(ctx, args, str(exc), EXIT_USAGE)
+    except sqlite3.OperationalError as exc:  # the disk, not the data
+        return _fail(ctx, args, f"the journal could not be read or written: {exc}", EXIT_INTERNAL)
+    except sqlite3.DatabaseError as exc:
+        return _fail(ctx, args, f"the journal is damaged: {exc}", EXIT_USAGE)
+    except OSError as exc:  # an I/O fault reading the input or writing an output
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(ctx, args, f"I/O error{where}: {exc.strerror or exc}", EXIT_INTERNAL)
+
+
+def _fail(ctx: Context, args: argparse.Namespace, message: str, code: int) -> int:
+    ctx.err(f"smsc-soap: error: {message}")
+    if getattr(args, "json", False):
+        ctx.result(code, {"error": {"type": "BulkInputError", "message": message}})
+    return code
+
+
+def _run(args: argparse.Namespace, ctx: Context, stack: ExitStack) -> int:
+    from .._bulk.journal import check_resumable
+    from .._bulk.rows import CsvInput, check_run_request
     from .._bulk.session import BulkInterrupted, send_bulk
     from .._exceptions import SmscValidationError
 
-    query = parse_options("send_sms2", (), args.option).as_query("send_sms2")  # checked first
-    if args.dry_run:
-        return _dry_run(args, ctx)
-    if args.file == "-" and args.resume:
+    stdin = args.file == "-"
+    if stdin and args.resume:
         raise SmscValidationError("--resume needs a file: stdin cannot be read again", field="file")
-    journal = Path(args.journal) if args.journal else Path(f"{args.file}.journal.db")
-    if args.file == "-" and not args.journal:
+    if stdin and not args.journal and not args.dry_run:
         raise SmscValidationError("reading stdin needs --journal", field="journal")
-    if not args.resume and journal.exists():
-        raise SmscValidationError(
-            f"the journal {journal} already exists: add --resume to continue that run, or choose "
-            "another --journal",
-            field="journal",
+    _price(args)
+    # -o through SendOptions (errors name the flag), then --time, --sender and the query by the
+    # library's own send checks: all before any journal exists.
+    query = parse_options("send_sms2", (), args.option).as_query("send_sms2")
+    check_run_request({"query": query, "sender": args.sender, "time": args.time})
+    journal = Path(args.journal) if args.journal else Path(f"{args.file}.journal.db")
+    if not args.dry_run:
+        _check_target(journal, "--journal")
+        if args.resume:
+            check_resumable(journal)  # before reading any row: an empty or foreign file is refused
+        elif journal.exists():
+            raise SmscValidationError(
+                f"the journal {journal} already exists: add --resume to continue that run, or "
+                "choose another --journal",
+                field="journal",
+            )
+    failed_out = Path(args.failed_out) if args.failed_out else None
+    if failed_out is not None:
+        _check_target(failed_out, "--failed-out")
+        if not stdin and failed_out.resolve() == Path(args.file).resolve():
+            raise SmscValidationError("--failed-out must not be the input file", field="failed_out")
+    path = _spool_stdin(ctx, stack) if stdin else Path(args.file)
+    source = CsvInput(
+        path,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        phone_column=args.phone_column,
+        template=args.template,
+        message_column=args.message_column,
+        sender_column=args.sender_column,
+        sender=args.sender,
+    )
+    estimate = _check_pass(args, ctx, source, failed_out)
+    invalid = estimate.items - estimate.valid
+    refused = invalid > 0 and not args.skip_invalid
+    if args.dry_run:
+        headline = "dry run: nothing was sent"
+        if refused:
+            headline += f"; {invalid:,} invalid rows would stop the run (or add --skip-invalid)"
+        return _estimate_report(
+            ctx, args, estimate, EXIT_USAGE if refused else EXIT_OK, headline, failed_out
         )
-    run_key = None if args.file == "-" else _fingerprint(args)
-    stream, raw, size = _open(args, ctx)
-    show = not args.no_progress and not args.json and _isatty(ctx.stderr)
-    progress = _Progress(ctx, raw, size) if show else None
-    with stream, make_client(args, ctx) as client:
-        try:
+    if refused:
+        headline = (
+            f"nothing was sent: {invalid:,} of {estimate.items:,} rows are invalid; fix them, or "
+            "add --skip-invalid to send the valid rows"
+        )
+        return _estimate_report(ctx, args, estimate, EXIT_USAGE, headline, failed_out)
+    quiet = args.quiet or args.no_progress
+    show = not quiet and estimate.items > 0
+    progress = Progress(ctx.stderr, estimate.items, terminal=_isatty(ctx.stderr)) if show else None
+    if progress is not None:
+        stack.callback(progress.close)
+    client = stack.enter_context(make_client(args, ctx))
+    try:
+        with closing(source.rows()) as rows:
             summary = send_bulk(
                 client,
-                _rows(args, stream),
+                _send_items(rows, skip_invalid=args.skip_invalid),
                 journal=journal,
                 resume=args.resume,
                 concurrency=args.concurrency,
@@ -388,21 +653,24 @@ def _bulk(args: argparse.Namespace, ctx: Context) -> int:
                 max_batch_chars=args.max_batch_chars,
                 time=args.time,
                 query=query,
-                run_key=run_key,
+                run_key=_fingerprint(args, source),
                 on_progress=progress,
             )
-        except JournalError as exc:
-            ctx.err(f"smsc-soap: error: {exc}")
-            return EXIT_USAGE
-        except BulkInterrupted as exc:
-            if progress is not None:
-                progress.done()
-            _summary(ctx, args, journal, exc.summary, EXIT_INTERRUPTED)
-            ctx.err("smsc-soap: interrupted; run the same command with --resume to continue")
-            return EXIT_INTERRUPTED
+    except BulkInterrupted as exc:
+        if progress is not None:
+            progress.close()
+        written = None
+        if failed_out is not None:
+            written = (failed_out, _write_failures(journal, source, failed_out))
+        _summary(ctx, args, journal, exc.summary, EXIT_INTERRUPTED, written)
+        ctx.err("smsc-soap: interrupted; run the same command with --resume to continue")
+        return EXIT_INTERRUPTED
     if progress is not None:
-        progress.done()
-    return _summary(ctx, args, journal, summary, _exit_code(summary))
+        progress.close()
+    written = None
+    if failed_out is not None:
+        written = (failed_out, _write_failures(journal, source, failed_out))
+    return _summary(ctx, args, journal, summary, _exit_code(summary), written)
 
 
 def _isatty(stream: Any) -> bool:

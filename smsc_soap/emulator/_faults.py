@@ -10,7 +10,13 @@ from typing import Literal
 __all__ = ["ConnectionDropped", "FaultKind", "FaultPlan", "Faults"]
 
 FaultKind = Literal[
-    "latency", "http_error", "html_error", "malformed_xml", "truncated_xml", "drop_connection"
+    "latency",
+    "hold",
+    "http_error",
+    "html_error",
+    "malformed_xml",
+    "truncated_xml",
+    "drop_connection",
 ]
 
 # Body element names, accepted as aliases of the WSDL operation names in ``operations``.
@@ -61,6 +67,16 @@ class FaultPlan:
     ) -> FaultPlan:
         """Delay the reply by ``ms`` milliseconds (the request then runs normally)."""
         return cls("latency", times, frozenset(operations), latency_ms=ms)
+
+    @classmethod
+    def hold(cls, *, times: int | None = 1, operations: Iterable[str] = ()) -> FaultPlan:
+        """Keep the request waiting, counted as in flight, until ``EmulatorServer.release()``.
+
+        Released, it runs normally. A reset or stop of the server drops it instead, without a reply and
+        without processing it. ``EmulatorServer.wait_held(n)`` waits until ``n`` requests are held: a
+        test can make requests overlap, or make a client time out, without guessing at wall time.
+        """
+        return cls("hold", times, frozenset(operations))
 
     @classmethod
     def http_error(

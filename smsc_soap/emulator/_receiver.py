@@ -14,6 +14,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from ..callbacks import CallbackEvent, InboundMessage, StatusReport, callback_app
+from ._serving import ServeLoop
 
 __all__ = ["TEST_CALLBACK_SECRET", "CallbackReceiver"]
 
@@ -62,7 +63,7 @@ class CallbackReceiver:
         self._cond = threading.Condition()
         self._app = callback_app(self._handle, secret=secret)
         self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: ServeLoop | None = None
 
     # ----- the app -------------------------------------------------------------------------------
 
@@ -95,25 +96,18 @@ class CallbackReceiver:
         httpd = _Server((self._bind, self._port), _QuietHandler)
         httpd.set_app(self._wsgi)
         self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="smsc-callback-receiver",
-            daemon=True,
-        )
-        self._thread.start()
+        self._loop = ServeLoop(httpd, name="smsc-callback-receiver").start()
         return self
 
     def stop(self) -> None:
         """Stop serving, close the socket and join the thread."""
-        httpd, thread = self._httpd, self._thread
+        httpd, loop = self._httpd, self._loop
         if httpd is None:
             return
-        httpd.shutdown()
+        if loop is not None:
+            loop.stop()
         httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._httpd = self._thread = None
+        self._httpd = self._loop = None
 
     def __enter__(self) -> CallbackReceiver:
         return self.start()

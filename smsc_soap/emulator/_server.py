@@ -23,6 +23,7 @@ from ._clock import ManualClock
 from ._contract import Contract
 from ._faults import ConnectionDropped, FaultPlan, Faults
 from ._model import Emulator, Message
+from ._serving import ServeLoop
 from ._wire import PATH, RequestRecord, SoapApp
 
 if TYPE_CHECKING:
@@ -129,7 +130,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128
+    # A burst of connects beyond the backlog waits out SYN retries (1 s, then 3 s); past
+    # max_connections the server answers 503 at once anyway, so the backlog can be deep.
+    request_queue_size = 1024
     app_max_body = 4 * 1024 * 1024
 
     def __init__(self, address: tuple[str, int], app: SoapApp, max_connections: int) -> None:
@@ -224,7 +227,7 @@ class EmulatorServer:
         self._bind = bind
         self._port = port
         self._httpd: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: ServeLoop | None = None
         self._pusher: CallbackPusher | None = None
         if callback_url is not None:
             self.set_callback(
@@ -239,30 +242,24 @@ class EmulatorServer:
             raise RuntimeError("the emulator server is already running")
         httpd = _HttpServer((self._bind, self._port), self.app, self.max_connections)
         self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"smsc-emulator-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._loop = ServeLoop(httpd, name=f"smsc-emulator-{self.port}").start()
         if self._pusher is not None:
             self._pusher.start()
         return self
 
     def stop(self) -> None:
         """Stop serving, close open connections and the socket, and join the thread."""
-        httpd, thread = self._httpd, self._thread
+        httpd, loop = self._httpd, self._loop
         if self._pusher is not None:
             self._pusher.stop()
         if httpd is None:
             return
-        httpd.shutdown()
+        self.app.abandon()
+        if loop is not None:
+            loop.stop()
         httpd.close_connections()
         httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._httpd = self._thread = None
+        self._httpd = self._loop = None
 
     @property
     def running(self) -> bool:
@@ -323,6 +320,19 @@ class EmulatorServer:
             self.app.faults.add(plan)
 
     @property
+    def held(self) -> int:
+        """How many requests wait on a :meth:`FaultPlan.hold` plan now."""
+        return self.app.held
+
+    def wait_held(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until at least ``count`` requests wait on a hold plan; False on timeout."""
+        return self.app.wait_held(count, timeout)
+
+    def release(self) -> int:
+        """Let every request waiting on a hold plan go on; return how many there were."""
+        return self.app.release()
+
+    @property
     def apikey_element(self) -> bool:
         """Whether the served contract declares an ``apikey`` element (else it is ignored)."""
         return self.contract.apikey_element
@@ -359,15 +369,20 @@ class EmulatorServer:
         return now
 
     def reset(self) -> None:
-        """Restore accounts, forget messages, logs, limits and faults, and rewind a ManualClock."""
-        self.emulator.reset()
-        if isinstance(self.emulator.clock, ManualClock):
-            self.emulator.clock.reset()
-        self.app.reset()
-        if self._httpd is not None:
-            self._httpd.handler_errors.clear()
-        if self._pusher is not None:
-            self._pusher.reset()
+        """Restore accounts, forget messages, logs, limits and faults, and rewind a ManualClock.
+
+        Requests still waiting on latency or a hold plan (a client gave up on them) are dropped
+        unprocessed, and those in progress finish first: nothing from before the reset lands after it.
+        """
+        with self.app.paused():
+            self.emulator.reset()
+            if isinstance(self.emulator.clock, ManualClock):
+                self.emulator.clock.reset()
+            self.app.reset()
+            if self._httpd is not None:
+                self._httpd.handler_errors.clear()
+            if self._pusher is not None:
+                self._pusher.reset()
 
     def check(self) -> None:
         """Re-raise the first error raised inside the server thread, if any."""

@@ -17,7 +17,8 @@ import ipaddress
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -264,6 +265,13 @@ class SoapApp:
         self.requests: deque[RequestRecord] = deque(maxlen=log_limit)
         self.errors: list[BaseException] = []
         self._log_lock = threading.Lock()
+        # Requests in progress and those waiting (latency, hold); a pause waits for none in progress.
+        self._gate = threading.Condition()
+        self._generation = 0
+        self._active = 0
+        self._held = 0
+        self._releases = 0
+        self._paused = False
 
     def reset(self) -> None:
         """Clear the request log, the stored errors and the fault plans."""
@@ -272,18 +280,103 @@ class SoapApp:
             self.errors = []
         self.faults.clear()
 
+    # ----- requests from before a reset never reach the state after it ---------------------------
+
+    @contextmanager
+    def paused(self, drain_timeout: float = 10.0) -> Iterator[None]:
+        """Abandon every waiting request, wait for those in progress, and hold new ones meanwhile.
+
+        A request waiting on latency or a hold plan when the pause starts is dropped without a reply
+        and never processed, so a request a client gave up on cannot land in the state (rate windows,
+        concurrency counts, messages) of whatever comes after :meth:`EmulatorServer.reset`.
+        """
+        with self._gate:
+            while self._paused:
+                self._gate.wait()
+            self._paused = True
+            self._generation += 1
+            self._gate.notify_all()
+            self._gate.wait_for(lambda: self._active == 0, timeout=drain_timeout)
+        try:
+            yield
+        finally:
+            with self._gate:
+                self._paused = False
+                self._gate.notify_all()
+
+    def abandon(self) -> None:
+        """Drop every request waiting on latency or a hold plan (the server is stopping)."""
+        with self._gate:
+            self._generation += 1
+            self._gate.notify_all()
+
+    @property
+    def held(self) -> int:
+        """How many requests wait on a hold plan now."""
+        with self._gate:
+            return self._held
+
+    def wait_held(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until at least ``count`` requests wait on a hold plan; False on timeout."""
+        with self._gate:
+            return self._gate.wait_for(lambda: self._held >= count, timeout=timeout)
+
+    def release(self) -> int:
+        """Let every request waiting on a hold plan go on; return how many there were."""
+        with self._gate:
+            released = self._held
+            self._releases += 1
+            self._gate.notify_all()
+            return released
+
+    def _enter(self) -> int:
+        with self._gate:
+            while self._paused:
+                self._gate.wait()
+            self._active += 1
+            return self._generation
+
+    def _leave(self) -> None:
+        with self._gate:
+            self._active -= 1
+            self._gate.notify_all()
+
+    def _wait(self, generation: int, seconds: float | None) -> None:
+        """Wait ``seconds`` (None: until :meth:`release`); a pause or stop drops the request."""
+        with self._gate:
+            releases = self._releases
+            if seconds is None:
+                self._held += 1
+                self._gate.notify_all()
+            try:
+                self._gate.wait_for(
+                    lambda: (
+                        self._generation != generation
+                        or (seconds is None and self._releases != releases)
+                    ),
+                    timeout=seconds,
+                )
+            finally:
+                if seconds is None:
+                    self._held -= 1
+            if self._generation != generation:
+                raise ConnectionDropped
+
     def __call__(
         self, environ: Mapping[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         """Answer one WSGI request."""
+        generation = self._enter()
         try:
-            status, headers, body = self._respond(environ)
+            status, headers, body = self._respond(environ, generation)
         except ConnectionDropped:
             raise
         except Exception as exc:  # a bug in the emulator: keep it for check(), answer like PHP
             with self._log_lock:
                 self.errors.append(exc)
             status, headers, body = _fault_response("Server", "Internal Server Error")
+        finally:
+            self._leave()
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [body]
@@ -314,7 +407,9 @@ class SoapApp:
         if self.on_request is not None:
             self.on_request(record)
 
-    def _respond(self, environ: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _respond(
+        self, environ: Mapping[str, Any], generation: int
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
         ip = str(environ.get("REMOTE_ADDR", ""))
@@ -362,9 +457,11 @@ class SoapApp:
                 self._complete(logged, reason=f"fault plan: {plan.kind}")
                 return early
         with self.emulator.in_flight(fields) as crowded:
+            if plan is not None and plan.kind == "hold":
+                self._wait(generation, None)
             delay = self.latency_ms + (plan.latency_ms if plan is not None else 0)
             if delay > 0:
-                time.sleep(delay / 1000)
+                self._wait(generation, delay / 1000)
             try:
                 reply = self.emulator.handle(operation.name, fields, ip, crowded=crowded)
                 self._complete(logged, reason=_summary(reply))
@@ -412,7 +509,7 @@ class SoapApp:
     @staticmethod
     def _before(plan: FaultPlan) -> tuple[str, list[tuple[str, str]], bytes] | None:
         """The reply a fault plan gives instead of processing (None: process normally)."""
-        if plan.kind == "latency":
+        if plan.kind in ("latency", "hold"):
             return None
         if plan.kind == "drop_connection":
             raise ConnectionDropped
@@ -435,7 +532,7 @@ class SoapApp:
                 [("Content-Type", "text/xml; charset=utf-8")],
                 payload[: len(payload) // 2],
             )
-        if plan.kind == "latency":
+        if plan.kind in ("latency", "hold"):
             return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], payload
         early = SoapApp._before(plan)
         assert early is not None

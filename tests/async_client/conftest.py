@@ -1,65 +1,34 @@
-"""Both clients behind one interface: each scenario runs against SoapSmsc and AsyncSoapSmsc.
-
-The async client is wrapped by :class:`Blocking`, which runs its coroutines on a private event loop
-(``asyncio.Runner``), so one test body drives both; no pytest-asyncio is needed.
-"""
+"""Fixtures that run each scenario against SoapSmsc and AsyncSoapSmsc (see :mod:`tests.helpers.clients`)."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 
-from smsc_soap import SoapSmsc
-from smsc_soap._client.async_client import AsyncSoapSmsc
+from smsc_soap import AsyncSoapSmsc, SoapSmsc
 from smsc_soap.pytest_plugin import smsc_emulator, smsc_emulator_server
+from tests.helpers.clients import Blocking, MakeClient
+from tests.helpers.fakes import FakeSleep
 
-__all__ = ["Blocking", "MakeClient", "make_client", "smsc_emulator", "smsc_emulator_server"]
-
-
-class Blocking:
-    """An AsyncSoapSmsc whose coroutine methods are run to completion on one private event loop."""
-
-    def __init__(self, client: AsyncSoapSmsc) -> None:
-        self.client = client
-        self.runner = asyncio.Runner()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.client, name)
-        if inspect.iscoroutinefunction(attr):
-
-            def call(*args: Any, **kwargs: Any) -> Any:
-                return self.runner.run(attr(*args, **kwargs))
-
-            return call
-        return attr
-
-    def run(self, coroutine: Any) -> Any:
-        """Run any coroutine on this client's loop (for async-only scenarios)."""
-        return self.runner.run(coroutine)
-
-    def close(self) -> None:
-        """Close the client, as ``SoapSmsc.close`` does; the loop stays usable."""
-        self.runner.run(self.client.aclose())
-
-    def dispose(self) -> None:
-        """Close the client, then its event loop."""
-        try:
-            self.close()
-        finally:
-            self.runner.close()
-
-    def __enter__(self) -> Blocking:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+__all__ = ["fake_sleep", "kind", "make_client", "smsc_emulator", "smsc_emulator_server"]
 
 
-MakeClient = Callable[..., Any]
+def _awaitable(sleep: Callable[[float], None]) -> Callable[[float], Awaitable[None]]:
+    """The async client awaits its sleep: give it a coroutine function around a plain fake sleep."""
+
+    async def asleep(seconds: float) -> None:
+        sleep(seconds)
+
+    return asleep
+
+
+@pytest.fixture
+def fake_sleep() -> FakeSleep:
+    """A sleep that returns at once, records each delay and advances its own clock (``.clock``)."""
+    return FakeSleep()
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -69,15 +38,23 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_client(kind: str) -> Iterator[MakeClient]:
-    """Build a SoapSmsc, or a Blocking-wrapped AsyncSoapSmsc, with SoapSmsc's arguments; closed after."""
+def make_client(kind: str, fake_sleep: FakeSleep) -> Iterator[MakeClient]:
+    """Build a SoapSmsc, or a Blocking-wrapped AsyncSoapSmsc, with SoapSmsc's arguments; closed after.
+
+    Retry back-offs and the reconcile delay go to ``fake_sleep`` (which records them) unless the
+    test passes its own ``sleep``; the clock stays real, as the timeouts under test are real.
+    """
     made: list[Any] = []
 
     def make(*args: Any, **kwargs: Any) -> Any:
         client: Any
+        kwargs.setdefault("sleep", fake_sleep)
         if kind == "sync":
             client = SoapSmsc(*args, **kwargs)
         else:
+            sleep = kwargs.get("sleep")
+            if sleep is not None and not inspect.iscoroutinefunction(sleep):
+                kwargs["sleep"] = _awaitable(sleep)
             client = Blocking(AsyncSoapSmsc(*args, **kwargs))
         made.append(client)
         return client

@@ -10,8 +10,7 @@ import pickle
 import pytest
 
 import smsc_soap as s
-from smsc_soap import SoapSmsc
-from smsc_soap._client.async_client import AsyncSoapSmsc
+from smsc_soap import AsyncSoapSmsc, SoapSmsc
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer, FaultPlan
 
 OPERATIONS = [
@@ -118,12 +117,12 @@ def test_client_is_bound_to_the_loop_of_its_first_call(smsc_emulator: EmulatorSe
 
 def test_cancelled_call_leaves_the_client_usable(smsc_emulator: EmulatorServer) -> None:
     """A call cancelled in flight raises CancelledError (not an SmscError); the next call works."""
-    smsc_emulator.inject(FaultPlan.latency(2000, operations=["get_balance"]))
+    smsc_emulator.inject(FaultPlan.hold(operations=["get_balance"]))
 
     async def main() -> None:
         async with AsyncSoapSmsc(TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url) as client:
             task = asyncio.create_task(client.get_balance())
-            await asyncio.sleep(0.2)
+            assert await asyncio.to_thread(smsc_emulator.wait_held, 1)  # the request is in flight
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -133,12 +132,15 @@ def test_cancelled_call_leaves_the_client_usable(smsc_emulator: EmulatorServer) 
 
 
 def test_deadline_via_asyncio_timeout_is_unknown_for_a_send(smsc_emulator: EmulatorServer) -> None:
-    """The total deadline passing mid-call makes a send's outcome unknown, with the id to check."""
-    smsc_emulator.inject(FaultPlan.latency(1500, operations=["send_sms"]))
+    """The total deadline passing mid-call makes a send's outcome unknown, with the id to check.
+
+    The emulator holds the send (until the next reset), so only the deadline can end the call.
+    """
+    smsc_emulator.inject(FaultPlan.hold(operations=["send_sms"]))
 
     async def main() -> None:
         async with AsyncSoapSmsc(
-            TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url, timeout=0.3, read_timeout=5
+            TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url, timeout=0.5, read_timeout=5
         ) as client:
             with pytest.raises(s.SendOutcomeUnknownError) as info:
                 await client.send_sms("79991234567", "hi", id="late-1")

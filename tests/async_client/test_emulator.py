@@ -9,8 +9,8 @@ import pytest
 
 import smsc_soap as s
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer, FaultPlan
-
-from .conftest import MakeClient
+from tests.helpers.clients import MakeClient
+from tests.helpers.fakes import FakeSleep
 
 PHONE = "79991234567"
 
@@ -72,22 +72,29 @@ def test_truncated_reply(client: Any, smsc_emulator: EmulatorServer) -> None:
 
 
 def test_injected_latency_beyond_read_timeout(
-    smsc_emulator: EmulatorServer, make_client: MakeClient
+    smsc_emulator: EmulatorServer, make_client: MakeClient, fake_sleep: FakeSleep
 ) -> None:
-    """Latency beyond the read timeout on every attempt is SmscReadTimeoutError for a read."""
-    smsc_emulator.inject(FaultPlan.latency(600, times=None, operations=["get_balance"]))
-    client = make_client(TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url, read_timeout=0.2)
+    """Latency beyond the read timeout on every attempt is SmscReadTimeoutError for a read.
+
+    The latency (a minute) is far beyond the timeout, so the timeout holds on a loaded machine and
+    can be short; the next reset drops the waiting requests. Back-offs go to the fake sleep.
+    """
+    smsc_emulator.inject(FaultPlan.latency(60_000, times=None, operations=["get_balance"]))
+    client = make_client(TEST_LOGIN, TEST_PASSWORD, endpoint=smsc_emulator.url, read_timeout=0.1)
     with pytest.raises(s.SmscReadTimeoutError):
         client.get_balance()
+    assert len(smsc_emulator.requests) == 3 and len(fake_sleep.delays) == 2
 
 
-def test_service_http_error(client: Any, smsc_emulator: EmulatorServer) -> None:
+def test_service_http_error(
+    client: Any, smsc_emulator: EmulatorServer, fake_sleep: FakeSleep
+) -> None:
     """A lasting 503 is SmscHttpError with its status and retry_safe on a read, after retries."""
     smsc_emulator.inject(FaultPlan.http_error(503, times=None, operations=["get_balance"]))
     with pytest.raises(s.SmscHttpError) as info:
         client.get_balance()
     assert info.value.http_status == 503 and info.value.retry_safe
-    assert len(smsc_emulator.requests) > 1
+    assert len(smsc_emulator.requests) == 3 and len(fake_sleep.delays) == 2
 
 
 def test_transient_503_is_retried_for_a_read(client: Any, smsc_emulator: EmulatorServer) -> None:
@@ -98,7 +105,7 @@ def test_transient_503_is_retried_for_a_read(client: Any, smsc_emulator: Emulato
 
 
 def test_reconcile_finds_a_send_whose_reply_was_lost(
-    smsc_emulator: EmulatorServer, make_client: MakeClient
+    smsc_emulator: EmulatorServer, make_client: MakeClient, fake_sleep: FakeSleep
 ) -> None:
     """With reconcile=True a dropped reply is settled by get_status: SendConfirmedError, no resend."""
     smsc_emulator.inject(FaultPlan.drop_connection(operations=["send_sms"]))
@@ -107,3 +114,5 @@ def test_reconcile_finds_a_send_whose_reply_was_lost(
         client.send_sms(PHONE, "hi", id="rc-1")
     assert type(info.value).__name__ == "SendConfirmedError"
     assert [m.id for m in smsc_emulator.messages] == ["rc-1"]
+    assert fake_sleep.delays == [2.0], "the status is asked after the reconcile delay"
+    assert [r.operation for r in smsc_emulator.requests] == ["send_sms", "get_status"]

@@ -14,8 +14,7 @@ import pytest
 
 import smsc_soap as s
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer
-
-from .conftest import MakeClient
+from tests.helpers.clients import MakeClient
 
 PHONE = "79991234567"
 REFUSED = "70000000022"  # the emulator refuses it at once: status 22

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections import Counter
 from collections.abc import Coroutine, Iterator
 from contextlib import closing
@@ -21,6 +20,7 @@ from smsc_soap._client.async_client import AsyncSoapSmsc
 from smsc_soap._params.listmsg import ListMessage
 from smsc_soap.emulator import Emulator, EmulatorServer, FaultPlan, ManualClock
 from tests.cli.helpers import BULK_LOGIN, BULK_PSW, bulk_account
+from tests.helpers.fakes import wait_until
 
 from .test_bulk import _exactly_once, _forget_outcomes, _items
 
@@ -171,13 +171,18 @@ def test_cancelled_mid_run_then_resumed_sends_every_item_once(tmp_path: Path) ->
                 await run
 
     with EmulatorServer(emulator, latency_ms=10) as server:
-        # The first two sends take 400 ms more: they are in flight when the third batch is done.
-        server.inject(FaultPlan.latency(400, times=2, operations=["send_sms2"]))
+        # The first two sends are held: they are in flight when the third batch is done.
+        server.inject(FaultPlan.hold(times=2, operations=["send_sms2"]))
         _run(cancelled(server))
         states = _states(journal)
         assert states["sent"] >= 3 and states["sending"] >= 2 and set(states) == {"sent", "sending"}
         assert len(server.messages) < len(items)
-        time.sleep(0.6)  # the service completes the two slow sends the cancelled run gave up on
+        # The service completes the two held sends the cancelled run gave up on.
+        assert server.release() == 2
+        wait_until(
+            lambda: all(r.reason for r in server.requests if r.operation == "send_sms2"),
+            what="the held sends to be processed",
+        )
         summary = _bulk(server, items, journal=journal, resume=True, batch_size=10, concurrency=4)
         _exactly_once(server, items)
         assert summary.complete and summary.sent == 200 and summary.unknown == 0

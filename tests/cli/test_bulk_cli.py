@@ -37,12 +37,30 @@ def test_bulk_sends_rows_and_prints_a_summary(bulk_server: EmulatorServer, tmp_p
     assert BULK_PSW not in result.stdout + result.stderr
 
 
+def test_invalid_rows_stop_the_run_before_any_send(
+    bulk_server: EmulatorServer, tmp_path: Path
+) -> None:
+    """Any invalid row: nothing is sent, no journal is created, exit 2 with the report."""
+    csv_path = write_csv(tmp_path / "people.csv", 30, bad_every=10)
+    journal = tmp_path / "run.db"
+    args = ["bulk", str(csv_path), "--template", TEMPLATE, "--journal", str(journal)]
+    result = run_cli(*args, env=_env(bulk_server))
+    assert result.returncode == 2, result.stderr
+    assert "nothing was sent: 3 of 30 rows are invalid" in result.stdout
+    assert "--skip-invalid" in result.stdout
+    assert "line 11: phones" in result.stdout  # the row's line in the file, the library's message
+    assert bulk_server.requests == [] and not journal.exists()
+    as_json = json.loads(run_cli(*args, "--json", env=_env(bulk_server)).stdout)
+    assert as_json["ok"] is False and as_json["exit_code"] == 2 and as_json["sent"] == 0
+    assert as_json["invalid"] == {"invalid phones": 3} and as_json["valid"] == 27
+
+
 def test_bulk_json_and_partial_failure_exit_11(bulk_server: EmulatorServer, tmp_path: Path) -> None:
-    """Bad rows are counted by reason and the run exits 11; --json carries the same summary."""
+    """With --skip-invalid, bad rows are counted by reason and the run exits 11 (--json)."""
     csv_path = write_csv(tmp_path / "people.csv", 30, bad_every=10)
     journal = tmp_path / "run.db"
     args = ["bulk", str(csv_path), "--template", TEMPLATE, "--journal", str(journal), "--json"]
-    result = run_cli(*args, env=_env(bulk_server))
+    result = run_cli(*args, "--skip-invalid", env=_env(bulk_server))
     assert result.returncode == 11, result.stderr
     summary = json.loads(result.stdout)
     assert summary["ok"] is False and summary["exit_code"] == 11
@@ -66,9 +84,9 @@ def test_dry_run_validates_and_estimates_without_credentials(
         "--json",
         env=cli_env(),
     )
-    assert result.returncode == 11, result.stderr
+    assert result.returncode == 2, result.stderr  # the run itself would refuse these rows
     estimate = json.loads(result.stdout)
-    assert estimate["ok"] is False and estimate["exit_code"] == 11
+    assert estimate["ok"] is False and estimate["exit_code"] == 2
     assert estimate["valid"] == 16 and estimate["invalid"] == {"invalid phones": 4}
     assert estimate["parts"] == 32 and estimate["cost"] == "62.40"
     assert bulk_server.requests == []
@@ -158,8 +176,13 @@ def test_streaming_keeps_memory_flat(bulk_server: EmulatorServer, tmp_path: Path
     assert large - small < 10 * 1024
 
 
+@pytest.mark.slow
 def test_only_unknown_outcomes_exit_8(bulk_server: EmulatorServer, tmp_path: Path) -> None:
-    """A run whose batches all end with an unknown outcome exits 8 (outcome unknown), not 6 (transport)."""
+    """A run whose batches all end with an unknown outcome exits 8 (outcome unknown), not 6 (transport).
+
+    Slow on purpose (about 2 s): the CLI in its own process waits bulk's real retry delay before it
+    asks the status; a subprocess takes no injected sleep.
+    """
     from smsc_soap.emulator import FaultPlan
 
     bulk_server.inject(

@@ -120,3 +120,32 @@ def test_without_reconcile_a_late_resend_would_duplicate(tmp_path: Path) -> None
         server.advance(61)
         client.send_sms2(id="777", query={"list": "79120000001:hi"})
         assert len(server.messages) == 2
+
+
+def test_a_killed_runs_journal_copied_without_its_wal_is_refused(tmp_path: Path) -> None:
+    """SIGKILL mid-run, then the journal copied alone: --resume exits 2 and sends nothing; copied with
+    its -wal it resumes, every row exactly once (the issue's 810-1000 double sends)."""
+    import shutil
+
+    csv_path = write_csv(tmp_path / "people.csv", ROWS)
+    journal = tmp_path / "run.db"
+    emulator = Emulator([bulk_account()], clock=ManualClock())
+    with EmulatorServer(emulator, latency_ms=15) as server:
+        env = cli_env(server.url, SMSC_LOGIN=BULK_LOGIN, SMSC_PSW=BULK_PSW)
+        assert _kill_after(server, _command(csv_path, journal), env, 10) == -signal.SIGKILL
+        alone, together = tmp_path / "alone", tmp_path / "together"
+        alone.mkdir()
+        together.mkdir()
+        shutil.copy(journal, alone / "run.db")
+        for suffix in ("", "-wal"):
+            shutil.copy(f"{journal}{suffix}", together / f"run.db{suffix}")
+        server.advance(61)  # past the duplicate window: only the journal protects now
+        before = len(server.requests)
+        refused = run_cli(*_command(csv_path, alone / "run.db", "--resume"), env=env)
+        assert refused.returncode == 2, refused.stderr
+        assert "-wal is missing" in refused.stdout + refused.stderr
+        assert len(server.requests) == before
+        result = run_cli(*_command(csv_path, together / "run.db", "--resume"), env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        _assert_exactly_once(server)
+        assert sorted(p.name for p in together.iterdir()) == ["run.db"]  # closed: one file

@@ -192,8 +192,13 @@ def test_exit_codes_and_json_errors(
     _assert_no_secret(result)
 
 
+@pytest.mark.slow
 def test_transport_failure_exits_6() -> None:
-    """A closed port is a transport failure: exit 6, nothing echoed but the error."""
+    """A closed port is a transport failure: exit 6, nothing echoed but the error.
+
+    Slow on purpose (about 1 s): the CLI in its own process retries the refused connection with its
+    real back-off; a subprocess takes no injected sleep.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

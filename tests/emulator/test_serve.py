@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import requests
 
 from smsc_soap.cli import add_serve
 from smsc_soap.emulator import Emulator, EmulatorServer, ManualClock, default_account
+from tests.helpers.fakes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -138,27 +138,18 @@ def test_bind_and_host_alias_parse_to_the_same_option() -> None:
     assert (args.log_limit, args.log_body_bytes, args.max_connections) == (1000, 1024, 256)
 
 
-def _wait_for(predicate: object, what: str) -> None:
-    """Poll ``predicate`` (bounded: 500 tries, about 5 s)."""
-    for _ in range(500):
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_connections_are_capped_with_a_503() -> None:
     """Past max_connections a new connection gets 503 and is closed; below it requests go on."""
     emulator = Emulator([default_account()], clock=ManualClock())
     with EmulatorServer(emulator, max_connections=16) as server:
         idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(16)]
         try:
-            _wait_for(lambda: server.open_connections == 16, "16 open connections")
+            wait_until(lambda: server.open_connections == 16, what="16 open connections")
             with socket.create_connection(("127.0.0.1", server.port)) as extra:
                 extra.settimeout(5)
                 assert extra.recv(100).startswith(b"HTTP/1.1 503 Service Unavailable")
             idle.pop().close()
-            _wait_for(lambda: server.open_connections == 15, "a slot to free")
+            wait_until(lambda: server.open_connections == 15, what="a slot to free")
             body = envelope("balance", "<login>test</login><psw>test-password</psw>")
             assert "<balance>" in requests.post(server.url, data=body, timeout=10).text
         finally:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
 import requests
 
-from smsc_soap import SendOutcomeUnknownError, SoapSmsc
+from smsc_soap import RetryPolicy, SendOutcomeUnknownError, SoapSmsc
 from smsc_soap.emulator import (
     Emulator,
     EmulatorServer,
@@ -17,6 +18,7 @@ from smsc_soap.emulator import (
     SystemClock,
     default_account,
 )
+from tests.helpers.fakes import wait_until
 
 NS = "https://smsc.ru/sys/soap.php"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -180,16 +182,86 @@ def test_client_sees_unknown_outcome_and_retry_is_a_duplicate(
 
 
 def test_fault_latency_delays_the_reply(smsc_emulator: EmulatorServer) -> None:
-    """A latency plan on every get_balance makes the client time out; other operations are fast."""
+    """A latency plan on every get_balance makes the client time out; other operations go through.
+
+    The latency is far above the read timeout, so the timeout holds on a loaded machine; the cost
+    request goes through a client with the default timeouts, so it needs no speed to pass.
+    """
     from smsc_soap import SmscTimeoutError
 
-    smsc_emulator.inject(FaultPlan.latency(600, times=None, operations=["get_balance"]))
-    with SoapSmsc(
-        "test", "test-password", endpoint=smsc_emulator.url, read_timeout=0.2, timeout=1.5
-    ) as client:
-        with pytest.raises(SmscTimeoutError):
-            client.get_balance()
+    smsc_emulator.inject(FaultPlan.latency(5000, times=None, operations=["get_balance"]))
+    with (
+        SoapSmsc(
+            "test",
+            "test-password",
+            endpoint=smsc_emulator.url,
+            read_timeout=0.2,
+            retry=RetryPolicy(max_attempts=1),
+        ) as client,
+        pytest.raises(SmscTimeoutError),
+    ):
+        client.get_balance()
+    with SoapSmsc("test", "test-password", endpoint=smsc_emulator.url) as client:
         assert client.get_sms_cost("79991234567", "fast").cnt == 1
+    assert [plan.kind for plan in smsc_emulator.faults.pending] == ["latency"]
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        FaultPlan.hold(times=None, operations=["get_balance"]),
+        FaultPlan.latency(60_000, times=None, operations=["get_balance"]),
+    ],
+    ids=["hold", "latency"],
+)
+def test_reset_drops_requests_a_client_gave_up_on(
+    smsc_emulator: EmulatorServer, plan: FaultPlan
+) -> None:
+    """A request still waiting at reset is dropped unprocessed: it never counts after the reset.
+
+    Without that, a balance request a client timed out on would land in the next test's rate window.
+    """
+    smsc_emulator.inject(plan)
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(post, smsc_emulator, BALANCE)
+        wait_until(lambda: smsc_emulator.requests, what="the request to arrive")
+        smsc_emulator.reset()
+        with pytest.raises(requests.ConnectionError):
+            waiting.result()
+    assert smsc_emulator.held == 0 and smsc_emulator.requests == []
+    for _ in range(10):  # the service's 10 balance requests a minute are all still there
+        assert b"<balance>" in post(smsc_emulator, BALANCE).content
+    assert b"<error>9</error>" in post(smsc_emulator, BALANCE).content
+
+
+def test_hold_keeps_requests_in_flight_until_released(smsc_emulator: EmulatorServer) -> None:
+    """Held requests wait, counted as in flight, until release(); then they are answered."""
+    smsc_emulator.inject(FaultPlan.hold(times=2, operations=["get_balance"]))
+    with ThreadPoolExecutor(2) as pool:
+        replies = [pool.submit(post, smsc_emulator, BALANCE) for _ in range(2)]
+        assert smsc_emulator.wait_held(2)
+        assert smsc_emulator.held == 2 and not any(reply.done() for reply in replies)
+        assert smsc_emulator.emulator.guards.in_flight == {"test": 2}
+        assert smsc_emulator.release() == 2
+        assert all(b"<balance>" in reply.result().content for reply in replies)
+    assert smsc_emulator.held == 0 and smsc_emulator.faults.pending == []
+    assert not smsc_emulator.wait_held(1, timeout=0)
+
+
+def test_stop_drops_waiting_requests() -> None:
+    """Stopping the server ends requests waiting on latency without a reply and without processing."""
+    server = EmulatorServer(Emulator([default_account()], clock=ManualClock())).start()
+    try:
+        server.inject(FaultPlan.latency(60_000, operations=["send_sms"]))
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(post, server, SEND)
+            wait_until(lambda: server.requests, what="the send to arrive")
+            server.stop()
+            with pytest.raises(requests.ConnectionError):
+                waiting.result()
+    finally:
+        server.stop()
+    assert server.messages == []
 
 
 def test_fault_plan_validation() -> None:

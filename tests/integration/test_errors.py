@@ -212,15 +212,17 @@ def test_error_9_more_than_five_identical_cost_requests(
 
 
 def test_error_9_fifteen_concurrent_requests(smsc_emulator: EmulatorServer) -> None:
-    """Of 16 simultaneous requests under one login, the 15th and 16th are refused with error 9."""
-    smsc_emulator.inject(FaultPlan.latency(800, times=16))
+    """Of 16 simultaneous requests under one login, the 15th and 16th are refused with error 9.
+
+    The emulator holds every request until all 16 are in flight, so they overlap however slowly a
+    loaded machine starts the threads.
+    """
+    smsc_emulator.inject(FaultPlan.hold(times=16))
     outcomes: list[object] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(16)
 
     def call(index: int) -> None:
         with _client(smsc_emulator) as client:
-            barrier.wait()
             try:
                 outcome: object = client.get_sms_cost(PHONE, f"text {index}").cnt
             except TooManyRequestsError as exc:
@@ -231,6 +233,10 @@ def test_error_9_fifteen_concurrent_requests(smsc_emulator: EmulatorServer) -> N
     threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    try:
+        assert smsc_emulator.wait_held(16, timeout=60)
+    finally:
+        smsc_emulator.release()
+        for thread in threads:
+            thread.join(timeout=60)
     assert sorted(outcomes, key=str) == [1] * 14 + [9] * 2

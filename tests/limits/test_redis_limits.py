@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from smsc_soap import CircuitOpenError, IpBlockedError, RateLimitedError, SoapSmsc
-from smsc_soap._reliability.redis_limits import RedisLimitsStore
+from smsc_soap import CircuitOpenError, IpBlockedError, RateLimitedError, RedisLimitsStore, SoapSmsc
 from smsc_soap.emulator import (
     TEST_LOGIN,
     TEST_PASSWORD,
     BadCredentials,
     Emulator,
     EmulatorServer,
+    FaultPlan,
     ManualClock,
     default_account,
 )
@@ -197,7 +197,14 @@ def test_thirty_processes_never_have_more_than_14_in_flight(redis_url: str, tmp_
                 assert worker.stdout is not None
                 assert worker.stdout.readline().strip() == "ready", worker.stderr
             emulator.peak = 0  # the warm-ups are behind us
+            # The first 14 sends wait in the emulator until all 14 are there: the cap is reached
+            # however slowly a loaded machine starts the threads; the rest overlap by latency.
+            server.inject(FaultPlan.hold(times=14, operations=["send_sms", "send_sms2"]))
             go.touch()
+            try:
+                assert server.wait_held(14, timeout=60)
+            finally:
+                server.release()
             outcomes = [_finish(worker).split() for worker in workers]
         finally:
             for worker in workers:
@@ -212,7 +219,10 @@ def test_thirty_processes_never_have_more_than_14_in_flight(redis_url: str, tmp_
 
 @pytest.mark.slow
 def test_a_killed_worker_does_not_leak_its_slots(redis_url: str) -> None:
-    """A worker SIGKILLed while holding 14 slots blocks others only until its leases run out."""
+    """A worker SIGKILLed while holding 14 slots blocks others only until its leases run out.
+
+    Slow on purpose (about 5 s): leases expire on Redis's own clock, which no test can move.
+    """
     emulator = Emulator([default_account()], clock=ManualClock())
     with EmulatorServer(emulator, latency_ms=30_000) as server:
         worker = _worker("hold", server.url, redis_url, "14")

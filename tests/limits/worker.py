@@ -12,8 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from smsc_soap import SmscError, SoapSmsc
-from smsc_soap._reliability.redis_limits import RedisLimitsStore
+from smsc_soap import RedisLimitsStore, SmscError, SoapSmsc
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD
 
 

@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from smsc_soap import SendResult, SmscValidationError, SoapSmsc
-from smsc_soap._params.options import SendOptions
-from smsc_soap._params.segments import segments
+from smsc_soap import SendOptions, SendResult, SmscValidationError, SoapSmsc, segments
 from smsc_soap.emulator import EmulatorServer
 
 PHONE = "+79991234567"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from smsc_soap._exceptions import SmscValidationError
-from smsc_soap._params.options import KINDS, SendOptions
+from smsc_soap import SendOptions, SmscValidationError
+from smsc_soap._params.options import KINDS
 
 
 def encoded(**kwargs: Any) -> dict[str, str]:

@@ -6,11 +6,9 @@ from typing import Any
 
 import pytest
 
-from smsc_soap._exceptions import SmscValidationError
+from smsc_soap import ListMessage, SendOptions, SmscValidationError
 from smsc_soap._params.arguments import send_fields
-from smsc_soap._params.listmsg import ListMessage, encode_list
-from smsc_soap._params.options import SendOptions
-from smsc_soap._params.query import php_parse_str
+from smsc_soap.lowlevel import encode_list, php_parse_str
 
 
 def test_pairs_encode_one_line_each() -> None:

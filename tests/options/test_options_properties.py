@@ -7,11 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smsc_soap._exceptions import SmscValidationError
+from smsc_soap import ListMessage, SendOptions, SmscValidationError
 from smsc_soap._params.arguments import send_fields
-from smsc_soap._params.listmsg import ListMessage
-from smsc_soap._params.options import SendOptions
-from smsc_soap._params.query import php_parse_str
+from smsc_soap.lowlevel import php_parse_str
 
 # Text the service can carry: no C0 controls but \t\n\r, no surrogates, no U+FFFE/U+FFFF.
 TEXT = st.text(

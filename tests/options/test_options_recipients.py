@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from smsc_soap._exceptions import SmscValidationError
+from smsc_soap import SendOptions, SmscValidationError
 from smsc_soap._params.arguments import send_fields, status_fields
-from smsc_soap._params.options import SendOptions
 from smsc_soap._params.recipients import mask, normalise_recipients
 from smsc_soap._params.validation import check_id, check_sender
 

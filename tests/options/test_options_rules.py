@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from smsc_soap._exceptions import SmscValidationError
+from smsc_soap import SendOptions, SmscValidationError
 from smsc_soap._params.arguments import cost_fields, send_fields, status_fields
-from smsc_soap._params.options import KINDS, SendOptions, make_options
-from smsc_soap._params.query import php_parse_str
+from smsc_soap._params.options import KINDS, make_options
+from smsc_soap.lowlevel import php_parse_str
 
 PHONE = "79991234567"
 

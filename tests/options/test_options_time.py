@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from smsc_soap._exceptions import SmscValidationError
+from smsc_soap import SendOptions, SmscValidationError, format_time, hours
 from smsc_soap._params.arguments import send_fields
-from smsc_soap._params.options import SendOptions
-from smsc_soap._params.query import php_parse_str
-from smsc_soap._params.timefmt import format_time, hours, is_absolute_time
+from smsc_soap._params.timefmt import is_absolute_time
+from smsc_soap.lowlevel import php_parse_str
 
 
 def test_aware_datetime_becomes_moscow_time() -> None:

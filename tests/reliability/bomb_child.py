@@ -9,7 +9,7 @@ import time
 import zlib
 
 from smsc_soap import SmscError, SoapSmsc
-from tests.reliability.conftest import RawServer, respond
+from tests.helpers.raw_server import RawServer, respond
 from tests.reliability.scenarios import XML_DECL, billion_laughs, reply, stream
 from tests.wire import php_reply
 
@@ -90,6 +90,7 @@ def main(name: str) -> None:
         _reset_peak()
         baseline = _peak_kb()
         started = time.monotonic()
+        cpu_started = time.thread_time()
         error = "none"
         ballast = bytearray(100 * 1024 * 1024 if name == "control-100mb" else 0)
         ballast[::4096] = b"x" * len(ballast[::4096])  # touch every page so it is resident
@@ -101,6 +102,7 @@ def main(name: str) -> None:
         else:
             message = ""
         elapsed = time.monotonic() - started
+        cpu = time.thread_time() - cpu_started
         peak = _peak_kb()
     print(
         json.dumps(
@@ -108,6 +110,7 @@ def main(name: str) -> None:
                 "error": error,
                 "message_len": len(message),
                 "seconds": elapsed,
+                "cpu_seconds": cpu,
                 "peak_delta_kb": peak - baseline,
                 "baseline_kb": baseline,
                 "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

@@ -120,12 +120,15 @@ def test_misspelled_keyword_is_a_type_error(httpserver: HTTPServer, client: Soap
 
 
 def test_huge_message_fails_fast(httpserver: HTTPServer, client: SoapSmsc) -> None:
-    """86: a 10 MB message is refused in well under 50 ms, with no serialisation."""
+    """86: a 10 MB message is refused in well under 50 ms of CPU, with no serialisation.
+
+    CPU time of this thread, not wall time: a loaded machine may pause the thread, not add work.
+    """
     text = "я" * 10_000_000
-    started = time.perf_counter()
+    started = time.thread_time()
     with pytest.raises(s.SmscValidationError):
         client.send_sms(PHONE, text)
-    assert time.perf_counter() - started < 0.05
+    assert time.thread_time() - started < 0.05
     assert httpserver.log == []
 
 

@@ -54,9 +54,14 @@ def test_the_memory_measurement_sees_growth() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(("bomb", "expected"), BOMBS.items())
 def test_bomb_is_refused_with_bounded_time_and_memory(bomb: str, expected: str) -> None:
-    """The call fails typed, in under a second, with peak RSS growing by less than 20 MB."""
+    """The call fails typed, in under a second of CPU, with peak RSS growing by less than 20 MB.
+
+    The bound is on the calling thread's CPU time (a loaded machine pauses it, it adds no work); the
+    wall-time bound is the client's own 10 s timeout.
+    """
     report = _measure(bomb)
     assert report["error"] == expected
-    assert isinstance(report["seconds"], float) and report["seconds"] < 1.0
+    assert isinstance(report["cpu_seconds"], float) and report["cpu_seconds"] < 1.0
+    assert isinstance(report["seconds"], float) and report["seconds"] < 10.0
     assert isinstance(report["peak_delta_kb"], int) and report["peak_delta_kb"] < 20 * 1024
     assert isinstance(report["message_len"], int) and report["message_len"] <= 1200

@@ -9,8 +9,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from smsc_soap import AsyncSoapSmsc, CircuitOpenError, IpBlockedError, SoapSmsc
-from tests.conftest import SENTINEL_PSW
-from tests.reliability.conftest import FakeClock, PinnedPolicy
+from tests.helpers.fakes import FakeClock, PinnedPolicy
+from tests.helpers.secrets import SENTINEL_PSW
 from tests.wire import php_reply
 
 BLOCKED = php_reply("get_balance", "<balance></balance><error>4</error>")

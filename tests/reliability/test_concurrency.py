@@ -15,7 +15,8 @@ import pytest
 import smsc_soap as s
 from smsc_soap import SoapSmsc
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer
-from tests.reliability.conftest import PHONE, FakeClock, RawServer, ok_reply, respond
+from tests.helpers.fakes import FakeClock
+from tests.helpers.raw_server import PHONE, RawServer, ok_reply, respond
 from tests.wire import php_reply
 
 
@@ -150,7 +151,7 @@ def test_balance_rate_limit_under_concurrency(smsc_emulator: EmulatorServer) -> 
 
 def test_close_while_calls_are_in_flight() -> None:
     """Closing a client with calls in flight: they finish or fail typed, nothing hangs, later calls refused."""
-    from tests.reliability.conftest import drip
+    from tests.helpers.raw_server import drip
 
     slow = drip(b"", b"", 0.3, limit=0.3)
     answer = respond(ok_reply("get_sms_cost"))

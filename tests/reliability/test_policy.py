@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 import smsc_soap as s
-from smsc_soap._exceptions import Delivery
-from smsc_soap._models import StatusResult
+from smsc_soap import Delivery, StatusResult
 from smsc_soap._reliability.budget import CircuitBreaker, ClientBudget, RateWindow, RetryBudget
 from smsc_soap._reliability.policy import (
     Action,
@@ -17,7 +16,7 @@ from smsc_soap._reliability.policy import (
     retryable,
     status_says_missing,
 )
-from tests.reliability.conftest import FakeClock, PinnedPolicy
+from tests.helpers.fakes import FakeClock, PinnedPolicy
 
 REFUSED = s.SmscConnectError("refused")
 TIMEOUT = s.SmscReadTimeoutError("read timeout", delivery=Delivery.UNKNOWN)

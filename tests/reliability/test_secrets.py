@@ -16,8 +16,8 @@ import pytest
 import smsc_soap as s
 from smsc_soap import SoapSmsc
 from smsc_soap._secrets import Scrubber, Secret
-from tests.conftest import SENTINEL_KEY, SENTINEL_PSW
-from tests.reliability.conftest import RawServer, ok_reply, respond, send
+from tests.helpers.raw_server import RawServer, ok_reply, respond, send
+from tests.helpers.secrets import SENTINEL_KEY, SENTINEL_PSW
 from tests.reliability.leaks import find, run
 
 

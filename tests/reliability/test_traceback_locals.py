@@ -23,8 +23,9 @@ import pytest
 import trustme
 
 from smsc_soap import AsyncSoapSmsc, SoapSmsc
-from tests.conftest import SENTINEL_PSW
-from tests.reliability.conftest import Conn, PinnedPolicy, RawServer
+from tests.helpers.fakes import PinnedPolicy
+from tests.helpers.raw_server import Conn, RawServer
+from tests.helpers.secrets import SENTINEL_PSW
 
 PHONE = "79991234567"
 HERE = str(Path(__file__).resolve())
