@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,12 @@ def _env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def serve() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """A ``smsc-soap serve`` subprocess on a free port, with its endpoint URL."""
+@pytest.fixture(params=[False, True], ids=["published", "apikey-element"])
+def serve(request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A ``smsc-soap serve`` subprocess on a free port, with its endpoint URL.
+
+    Run both ways: the published WSDL (an <apikey> element is dropped) and ``--apikey-element``.
+    """
     process = subprocess.Popen(
         [
             sys.executable,
@@ -42,7 +46,7 @@ def serve() -> Iterator[tuple[subprocess.Popen[str], str]]:
             "KEY1",
             "--namespace-host",
             "smsc.kz",
-            "--apikey-element",
+            *(["--apikey-element"] if request.param else []),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -80,9 +84,16 @@ def test_serve_answers_a_raw_envelope_and_stops_on_sigterm(
     assert reply.status_code == 200
     assert "<balance>50.50</balance>" in reply.text
     key_body = body.replace("<login>alex</login><psw>123</psw>", "<apikey>KEY1</apikey>")
-    assert (
-        "<balance>100.00</balance>" in requests.post(url, data=key_body.encode(), timeout=10).text
-    )
+    key_reply = requests.post(url, data=key_body.encode(), timeout=10).text
+    if "--apikey-element" in process.args:
+        assert "<balance>100.00</balance>" in key_reply
+    else:  # the published WSDL declares no <apikey>: the element is dropped, nobody logs in
+        assert "<error>2</error>" in key_reply
+    # The library's API-key client works both ways: the key also travels inside query.
+    from smsc_soap import SoapSmsc
+
+    with SoapSmsc(apikey="KEY1", host="smsc.kz", endpoint=url) as client:
+        assert client.send_sms("79991234567", "via key").balance == Decimal("98.05")
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
 

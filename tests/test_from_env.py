@@ -47,9 +47,11 @@ def test_login_and_password_from_a_mapping(smsc_emulator: EmulatorServer) -> Non
     assert _soap_calls(smsc_emulator) == [("send_sms", TEST_LOGIN)]
 
 
-@pytest.mark.smsc_emulator(apikey_element=True)
 def test_apikey_is_used_when_set(smsc_emulator: EmulatorServer) -> None:
-    """SMSC_APIKEY wins over SMSC_LOGIN/SMSC_PSW (as on the command line)."""
+    """SMSC_APIKEY wins over SMSC_LOGIN/SMSC_PSW (as on the command line).
+
+    The published contract (the emulator's default) reads the key inside query: a send carries it.
+    """
     environ = {
         "SMSC_APIKEY": TEST_APIKEY,
         "SMSC_LOGIN": "nobody",
@@ -57,10 +59,10 @@ def test_apikey_is_used_when_set(smsc_emulator: EmulatorServer) -> None:
         "SMSC_ENDPOINT": smsc_emulator.url,
     }
     with SoapSmsc.from_env(environ) as client:
-        balance = client.get_balance().balance
-    assert balance == smsc_emulator.emulator.account(TEST_LOGIN).balance
+        sent = client.send_sms(PHONE, "by key")
+    assert sent.balance == smsc_emulator.emulator.account(TEST_LOGIN).balance
     [(operation, login)] = _soap_calls(smsc_emulator)
-    assert operation == "get_balance" and login != "nobody"
+    assert operation == "send_sms2" and login != "nobody"
 
 
 def test_keywords_pass_through_and_win_over_the_environment(smsc_emulator: EmulatorServer) -> None:
@@ -71,14 +73,16 @@ def test_keywords_pass_through_and_win_over_the_environment(smsc_emulator: Emula
     assert _soap_calls(smsc_emulator) == [("get_balance", TEST_LOGIN)]
 
 
-@pytest.mark.smsc_emulator(apikey_element=True)
+@pytest.mark.parametrize(
+    "smsc_emulator_options", [{}, {"apikey_element": True}], ids=["published", "element"]
+)
 def test_explicit_credentials_skip_the_environment_ones(smsc_emulator: EmulatorServer) -> None:
     """apikey= given by the caller: SMSC_LOGIN/SMSC_PSW (wrong here) are not read."""
     environ = {"SMSC_LOGIN": "nobody", "SMSC_PSW": "wrong", "SMSC_ENDPOINT": smsc_emulator.url}
     with SoapSmsc.from_env(environ, apikey=TEST_APIKEY) as client:
-        client.get_balance()
+        assert client.get_sms_cost(PHONE, "x").cnt == 1
     [(operation, login)] = _soap_calls(smsc_emulator)
-    assert operation == "get_balance" and login != "nobody"
+    assert operation == "get_sms_cost2" and login != "nobody"
 
 
 def test_host_comes_from_smsc_host() -> None:

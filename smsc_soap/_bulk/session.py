@@ -221,6 +221,9 @@ def _base_request(
         raise SmscValidationError("query must not hold 'list': the batches build it", field="query")
     extra.setdefault("cost", "3")
     extra.setdefault("err", "1")
+    from .._params.options import check_query_options
+
+    check_query_options(extra, "send_sms2", None)  # cost=1, bad values: refused before any batch
     base_request: dict[str, Any] = {"query": extra}
     if sender is not None:
         base_request["sender"] = sender

@@ -144,7 +144,7 @@ class ClientCore(Generic[SendT, CostT, StatusT, BalanceT]):
         self._closed = False
         self._plans = CallPlan(
             protocol=lambda: self._protocol,
-            credentials=settings.credentials,
+            settings=settings,
             budget=self._budget,
             retry=settings.retry,
             endpoints=settings.endpoints,
@@ -347,7 +347,9 @@ class ClientCore(Generic[SendT, CostT, StatusT, BalanceT]):
                 protocol = self._protocol_obj
         return protocol
 
-    def _send_request(self, operation: str, fields: dict[str, str], message_id: str) -> Request:
+    def _send_request(
+        self, operation: str, fields: dict[str, str], message_id: str | None
+    ) -> Request:
         return self._plans.request(
             operation, fields, message_id=message_id, phones=recipients_of(fields)
         )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from .._exceptions import (
+    AuthenticationError,
     ClientClosedError,
     Delivery,
     DuplicateSendError,
@@ -45,7 +46,7 @@ from .._reliability.policy import (
 )
 from .._secrets import Scrubber
 from .._soap.protocol import Protocol, Request, Result
-from .settings import Credentials
+from .settings import ClientSettings
 
 __all__ = ["CallPlan", "Plan", "Post", "Sleep", "Step", "drive", "no_slot"]
 
@@ -111,7 +112,7 @@ class CallPlan:
         self,
         *,
         protocol: Callable[[], Protocol],
-        credentials: Credentials,
+        settings: ClientSettings,
         budget: ClientBudget,
         retry: RetryPolicy,
         endpoints: Sequence[str],
@@ -122,7 +123,7 @@ class CallPlan:
         closed: Callable[[], bool],
     ) -> None:
         self._protocol = protocol
-        self._credentials = credentials
+        self._settings = settings
         self._budget = budget
         self._retry = retry
         self._endpoints = tuple(endpoints)
@@ -142,12 +143,17 @@ class CallPlan:
         message_id: str | None = None,
         phones: str | None = None,
     ) -> Request:
-        """Serialise one request of this client (credentials added here, and nowhere else)."""
+        """Serialise one request of this client (credentials added here, and nowhere else).
+
+        :meth:`ClientSettings.prepare` routes an API-key call to the operation that can carry the key,
+        adds the credentials and gives a send without ``message_id`` its derived default id.
+        """
+        prepared = self._settings.prepare(operation, fields, message_id, now=self._clock())
         return self._protocol().build(
-            operation,
-            fields,
-            self._credentials.fields(),
-            message_id=message_id,
+            prepared.operation,
+            prepared.fields,
+            prepared.credentials,
+            message_id=prepared.message_id,
             phones=phones,
         )
 
@@ -186,6 +192,8 @@ class CallPlan:
             if key is not None:
                 self._budget.leave_send(key)
         self._log_outcome(request, outcome, attempts, self._clock() - started)
+        if isinstance(outcome, AuthenticationError):
+            self._settings.auth_failed(request.operation, outcome)
         if isinstance(outcome, SmscError):
             raise detached(outcome)
         return outcome

@@ -3,24 +3,39 @@
 Both clients build a :class:`ClientSettings` from their keyword arguments, so they refuse exactly the
 same settings with the same messages. Credentials are held as :class:`Secret` from the first moment,
 and a failing check is raised without the deeper frames whose locals could hold the raw value.
+
+:meth:`ClientSettings.prepare` turns an operation's fields into what goes on the wire: an API-key call
+routed to the operation whose ``query`` can carry the key, the credential elements, and a send's default
+message id (an HMAC under the client's own random key, see :func:`derive_message_id`).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
-from .._exceptions import SmscConfigurationError, SmscError
+from .._exceptions import AuthenticationError, Delivery, SmscConfigurationError, SmscError
 from .._hosts import Host, get_host, resolve_endpoint
 from .._http.types import TransportConfig
+from .._params.arguments import with_query
 from .._params.text import check_text
+from .._params.validation import derive_message_id
 from .._reliability.outcomes import detached
 from .._reliability.policy import RetryPolicy
 from .._secrets import Scrubber, Secret
 
-__all__ = ["ClientSettings", "Credentials", "client_settings", "env_arguments", "wrap_secret"]
+__all__ = [
+    "ClientSettings",
+    "Credentials",
+    "Prepared",
+    "client_settings",
+    "env_arguments",
+    "wrap_secret",
+]
 
 
 class Credentials:
@@ -43,10 +58,21 @@ class Credentials:
         self.psw = None if psw is None else Secret(_credential_text(psw, "psw"))
         self.apikey = None if apikey is None else Secret(_credential_text(apikey, "apikey"))
 
-    def fields(self) -> dict[str, str]:
-        """The credential elements of a request, revealed for the envelope only."""
+    def fields(self, query: str | None = None) -> dict[str, str]:
+        """The credential elements of a request, revealed for the envelope only.
+
+        With an API key: empty ``login`` and ``psw`` (the published WSDL requires both), the
+        ``apikey`` element (for a live WSDL that declares it), and, when the request has a ``query``
+        (passed here), that query with ``apikey=`` added: the route the SOAP page documents, which a
+        server built from the published WSDL reads.
+        """
         if self.apikey is not None:
-            return {"apikey": self.apikey.reveal()}
+            key = self.apikey.reveal()
+            values = {"login": "", "psw": "", "apikey": key}
+            if query is not None:
+                pair = "apikey=" + quote_plus(key, safe="")
+                values["query"] = f"{query}&{pair}" if query else pair
+            return values
         assert self.login is not None and self.psw is not None
         return {"login": self.login, "psw": self.psw.reveal()}
 
@@ -96,6 +122,38 @@ def wrap_secret(value: str | Secret | None) -> Secret | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Prepared:
+    """What one call puts on the wire: the operation, its fields, its credentials, its message id.
+
+    ``fields`` never hold credentials (the service's limits are counted by them); ``credentials`` are
+    revealed and kept out of the repr.
+    """
+
+    operation: str
+    fields: dict[str, str]
+    credentials: dict[str, str] = field(repr=False)
+    message_id: str | None = None
+
+
+_BALANCE_APIKEY_HINT = (
+    "get_balance has no query, so the API key went only as the <apikey> element, and the live WSDL "
+    "may not declare that element (`smsc-soap wsdl check` shows whether it does); if the key works "
+    "for sends, that is the cause, else the key is wrong; login and password work for get_balance. "
+    "Further API-key balance calls of this client are refused locally, since five failed logins "
+    "within 30 minutes block the IP"
+)
+
+
+class _ApikeyState:
+    """What a client has learnt about its API key (shared by its threads; a flag set once)."""
+
+    __slots__ = ("balance_refused",)
+
+    def __init__(self) -> None:
+        self.balance_refused = False
+
+
+@dataclass(frozen=True, slots=True)
 class ClientSettings:
     """Everything a client needs to know before its first call, checked."""
 
@@ -107,11 +165,62 @@ class ClientSettings:
     retry: RetryPolicy
     reconcile: bool
     breaker_cooldown: float
+    #: The client's own random key for default message ids (never a credential).
+    id_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    _apikey: _ApikeyState = field(default_factory=_ApikeyState, repr=False)
 
     @property
     def scrub(self) -> Scrubber:
         """A scrubber masking these credentials in any text."""
         return self.credentials.scrubber()
+
+    def prepare(
+        self,
+        operation: str,
+        fields: Mapping[str, str],
+        message_id: str | None = None,
+        *,
+        now: float,
+    ) -> Prepared:
+        """Prepare one request of ``operation``: route, credentials and (for a send) the message id.
+
+        With an API key, send_sms, get_sms_cost and get_status go as their ``*2`` twin, whose
+        ``query`` carries ``apikey=``; a balance call after an API-key balance call failed with error 2
+        is refused here (AuthenticationError, NOT_SENT). A send without ``message_id`` gets
+        :func:`derive_message_id` of its content and the minute of ``now`` (the client's clock, in
+        seconds). Nothing here does I/O.
+        """
+        apikey = self.credentials.apikey is not None
+        if apikey:
+            if operation == "get_balance" and self._apikey.balance_refused:
+                refused = AuthenticationError(
+                    2,
+                    operation=operation,
+                    detail="refused locally, nothing was sent: an earlier API-key get_balance "
+                    "of this client got error 2 (the live WSDL may not declare <apikey> for "
+                    "get_balance; `smsc-soap wsdl check` shows it); use login and password for "
+                    "the balance",
+                )
+                refused.delivery = Delivery.NOT_SENT
+                raise refused
+            operation, routed = with_query(operation, fields)
+        else:
+            routed = dict(fields)
+        if operation in ("send_sms", "send_sms2"):
+            if message_id is None:
+                minute = int(now // 60)
+                message_id = derive_message_id(self.id_key, operation, routed, minute)
+            routed["id"] = message_id
+        credentials = self.credentials.fields(routed.get("query") if apikey else None)
+        return Prepared(operation, routed, credentials, message_id)
+
+    def auth_failed(self, operation: str, error: AuthenticationError) -> None:
+        """Note an error 2: after an API-key balance call, explain it and refuse further ones."""
+        if operation != "get_balance" or self.credentials.apikey is None:
+            return
+        self._apikey.balance_refused = True
+        error.message = f"{error.message}: {_BALANCE_APIKEY_HINT}"
+        error.args = (error.message,)
 
 
 def client_settings(

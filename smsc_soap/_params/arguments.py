@@ -19,21 +19,42 @@ from typing import Any
 
 from .._exceptions import SmscValidationError
 from .listmsg import ListMessage
-from .options import SendOptions, query_kind
+from .options import SendOptions, check_query_options, query_kind
 from .query import PreparedQuery, encode_query, php_parse_str
 from .timefmt import is_absolute_time
 from .validation import (
     check_all,
+    check_binary_mes,
     check_hex_mes,
     check_id,
     check_mes,
+    check_phone_list,
     check_phones,
     check_sender,
     check_time,
-    new_message_id,
 )
 
-__all__ = ["Phones", "QueryArg", "cost_fields", "recipients_of", "send_fields", "status_fields"]
+__all__ = [
+    "SEND_COST_DEFAULT",
+    "Phones",
+    "QueryArg",
+    "cost_fields",
+    "recipients_of",
+    "send_fields",
+    "status_fields",
+    "with_query",
+]
+
+#: What send_sms2 asks for unless the caller sets ``cost``: the cost and the new balance (as SMSC's own
+#: PHP library does), so that SendResult.cost and .balance are filled.
+SEND_COST_DEFAULT = "cost=3"
+
+#: The operations without a ``query`` element, and their twin that has one (for ``apikey=``).
+QUERY_TWINS = {
+    "send_sms": "send_sms2",
+    "get_sms_cost": "get_sms_cost2",
+    "get_status": "get_status2",
+}
 
 Phones = str | Iterable[str]
 QueryArg = Mapping[str, Any] | str | None
@@ -52,7 +73,13 @@ class _Merged:
         own = options.to_query(operation) if options is not None else {}
         own.update(extra)
         raw = encode_query(query, operation)
-        raw_values = raw.values if isinstance(raw, PreparedQuery) else php_parse_str(raw)
+        if isinstance(raw, PreparedQuery):  # checked when it was prepared
+            raw_values = raw.values
+            if options is not None:
+                check_query_options(raw_values, operation, options)
+        else:
+            raw_values = php_parse_str(raw)
+            check_query_options(raw_values, operation, options)
         clash = sorted({k.lower() for k in own} & {k.lower() for k in raw_values})
         if clash:
             raise SmscValidationError(
@@ -100,6 +127,8 @@ def _phones_and_mes(merged: _Merged, phones: object, mes: object) -> dict[str, s
         fields["mes"] = check_mes(mes, kind="hlr")  # allowed empty: the subject carries the MMS
     elif kind == "mms" and not has_subject and _is_empty(mes):
         raise SmscValidationError("an MMS needs a text (mes) or a subject (subj)", field="mes")
+    elif merged.values.get("bin") == "1":
+        fields["mes"] = check_binary_mes(mes)
     else:
         fields["mes"] = check_mes(mes, kind=kind)
     if merged.values.get("bin") == "2":
@@ -147,8 +176,11 @@ def send_fields(
     time: object,
     query: QueryArg = None,
     options: SendOptions | None = None,
-) -> tuple[dict[str, str], str]:
-    """Fields of send_sms/send_sms2 and the message id they carry (assigned here when not given)."""
+) -> tuple[dict[str, str], str | None]:
+    """Fields of send_sms/send_sms2 and the message id the caller gave (None: the client derives one).
+
+    send_sms2's ``query`` asks for ``cost=3`` unless the caller set ``cost``.
+    """
     _check_operation(operation, options, query)
     merged = _Merged(operation, options, query, _time_extra(operation, time, options, query))
     if merged.values.get("cost") == "1":
@@ -158,8 +190,9 @@ def send_fields(
             field="cost",
         )
     fields = _phones_and_mes(merged, phones, mes)
-    message_id = new_message_id() if id is None else check_id(id)
-    fields["id"] = message_id
+    message_id = None if id is None else check_id(id)
+    if message_id is not None:
+        fields["id"] = message_id
     if sender is not None:
         fields["sender"] = check_sender(sender, kind=merged.kind)
     elif merged.kind == "mail" and operation == "send_sms2":
@@ -175,9 +208,26 @@ def send_fields(
             fields["time"] = check_time(time)
     if merged.has_list and options is not None and options.list is not None:
         _check_list_tz(options, time)
-    if operation == "send_sms2" and merged.text:
-        fields["query"] = merged.text
+    if operation == "send_sms2":
+        has_cost = "cost" in {k.lower() for k in merged.values}
+        text = merged.text if has_cost else "&".join(filter(None, [merged.text, SEND_COST_DEFAULT]))
+        fields["query"] = text
     return fields, message_id
+
+
+def with_query(operation: str, fields: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """Return ``operation`` as its ``*2`` twin, which has a ``query`` to carry ``apikey=``.
+
+    send_sms, get_sms_cost and get_status mean the same as send_sms2, get_sms_cost2 and get_status2
+    with no extra parameters; the send gets the same ``cost`` default as a direct send_sms2. Other
+    operations come back unchanged.
+    """
+    twin = QUERY_TWINS.get(operation)
+    if twin is None:
+        return operation, dict(fields)
+    routed = dict(fields)
+    routed["query"] = SEND_COST_DEFAULT if twin == "send_sms2" else ""
+    return twin, routed
 
 
 def _check_list_tz(options: SendOptions, time: object) -> None:
@@ -234,11 +284,15 @@ def status_fields(
     """Fields of get_status/get_status2 (``query`` is required by the WSDL in status2)."""
     _check_operation(operation, options, query)
     merged = _Merged(operation, options, query, {})
-    fields = {
-        "phone": check_phones(phone, "phone", kind="any", groups=False, dedupe=False),
-        "id": check_id(id),
-        "all": check_all(all),
-    }
+    phones = check_phone_list(phone, "phone", kind="any", groups=False, dedupe=False)
+    if len(phones) != 1:
+        # The SOAP reply holds one status: one id, one phone per call.
+        raise SmscValidationError(
+            f"phone must be one number (or e-mail address, Telegram nick or #ID), not a list of "
+            f"{len(phones)}: a status call asks about one message to one recipient",
+            field="phone",
+        )
+    fields = {"phone": phones[0], "id": check_id(id), "all": check_all(all)}
     if operation == "get_status2":
         fields["query"] = merged.text
     return fields

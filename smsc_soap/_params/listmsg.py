@@ -7,6 +7,10 @@ characters ``\\n``; a carriage return before it is dropped. A text that already 
 backslash followed by ``n`` is refused, since the service could not tell it from a newline. Every
 message of the list gets the same id.
 
+With ``nl=True`` (S:121, the multi-line mode) texts keep their real newlines and a backslash-n stays
+two characters; a line inside a text that would read as the start of another message (recipients or
+a ``sender|`` prefix, then ``:`` or ``;``) is refused, since the service could not tell them apart.
+
 With ``list`` the request's own ``phones`` and ``mes`` are sent empty (the WSDL requires the elements):
 pass ``""`` for both.
 """
@@ -37,7 +41,7 @@ class ListMessage:
     tz: int | None = None
 
 
-def _line(index: int, item: object, kind: str | None) -> str:
+def _line(index: int, item: object, kind: str | None, nl: bool = False) -> str:
     field = f"list[{index}]"
     if isinstance(item, tuple):
         if len(item) not in (2, 3, 4):
@@ -53,12 +57,23 @@ def _line(index: int, item: object, kind: str | None) -> str:
         )
     phones = ",".join(normalise_recipients(item.phones, field=f"{field}.phones", kind=kind))
     mes = check_text(item.mes, f"{field}.mes", max_length=MAX_MES)
-    if "\\n" in mes:
-        raise SmscValidationError(
-            f"{field}.mes holds a literal backslash-n, which the service would read as a newline",
-            field="list",
-        )
-    mes = mes.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    mes = mes.replace("\r\n", "\n").replace("\r", "\n")
+    if nl:
+        for number, text in enumerate(mes.split("\n")[1:], 2):
+            if _starts_a_message(text, kind):
+                raise SmscValidationError(
+                    f"{field}.mes line {number} reads as the start of another message "
+                    "('phones:mes' or 'sender|'): with nl=True reword it",
+                    field="list",
+                )
+    else:
+        if "\\n" in mes:
+            raise SmscValidationError(
+                f"{field}.mes holds a literal backslash-n, which the service would read as a "
+                "newline (pass nl=True to send texts as they are)",
+                field="list",
+            )
+        mes = mes.replace("\n", "\\n")
     prefix = ""
     if item.sender is not None:
         sender = check_sender(item.sender, f"{field}.sender")
@@ -78,19 +93,40 @@ def _line(index: int, item: object, kind: str | None) -> str:
     return f"{prefix}{phones}:{mes}"
 
 
+def _starts_a_message(line: str, kind: str | None) -> bool:
+    """Whether a text line, inside an nl=1 list, would read as the start of a message line."""
+    head, bar, _rest = line.partition("|")
+    if bar and ":" not in head and ";" not in head:
+        return True
+    cut = min((i for i in (line.find(":"), line.find(";")) if i >= 0), default=-1)
+    if cut < 0:
+        return False
+    try:
+        normalise_recipients(line[:cut], field="list", kind=kind)
+    except SmscValidationError:
+        return False
+    return True
+
+
 #: Check one item of a list and return its line (``index`` names it in errors); bulk batching uses it.
 encode_line = _line
 
 
 def encode_list(
-    messages: Iterable[ListMessage | tuple[object, ...]] | object, kind: str | None = None
+    messages: Iterable[ListMessage | tuple[object, ...]] | object,
+    kind: str | None = None,
+    *,
+    nl: bool = False,
 ) -> str:
-    """Return the ``list`` value for ``messages``: one checked ``[sender[,tz]|]phones:mes`` line each."""
+    """Return the ``list`` value for ``messages``: one checked ``[sender[,tz]|]phones:mes`` line each.
+
+    ``nl=True`` keeps real newlines inside texts (the service's multi-line mode, sent with ``nl=1``).
+    """
     if isinstance(messages, str | bytes) or not isinstance(messages, Iterable):
         raise SmscValidationError(
             "list must be a sequence of ListMessage or (phones, mes) pairs", field="list"
         )
-    lines = [_line(index, item, kind) for index, item in enumerate(messages)]
+    lines = [_line(index, item, kind, nl) for index, item in enumerate(messages)]
     if not lines:
         raise SmscValidationError("list must hold at least one message", field="list")
     return "\n".join(lines)

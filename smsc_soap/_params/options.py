@@ -24,7 +24,7 @@ from .listmsg import ListMessage, encode_list
 from .text import check_text
 from .timefmt import format_tz, format_valid
 
-__all__ = ["KINDS", "SendOptions", "make_options", "query_kind"]
+__all__ = ["KINDS", "SendOptions", "check_query_options", "make_options", "query_kind"]
 
 #: The message kinds; at most one may be chosen per request (``bin`` counts when 1 or 2).
 KINDS: Final = (
@@ -166,6 +166,18 @@ def _pp(value: object) -> str:
     return text
 
 
+def _cost(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value == 1:
+        raise SmscValidationError(
+            "option 'cost' must be 0, 2 or 3: cost=1 only asks the price and sends nothing; "
+            "ask it with get_sms_cost2",
+            field="cost",
+        )
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (0, 2, 3):
+        raise _fail("cost", "0, 2 or 3 (1 sends nothing: ask the price with get_sms_cost2)")
+    return str(value)
+
+
 def _text_option(name: str, value: object, pattern: re.Pattern[str], allowed: str) -> str:
     if not isinstance(value, str) or not pattern.match(value):
         raise _fail(name, allowed)
@@ -221,7 +233,9 @@ class SendOptions:
     subj: str | None = None
     """Subject of an MMS or e-mail."""
     cost: int | None = None
-    """0 send, 1 only ask the cost, 2 send and return the cost, 3 also return the new balance."""
+    """0 send, 2 send and return the cost, 3 (send_sms2's default) also return the new balance.
+
+    1 ("only ask the cost, send nothing") is refused: a send must send; ask with get_sms_cost2."""
     list: ListArg | None = None
     """Different texts for different numbers: ListMessage items, (phones, mes) pairs, or a ready string."""
     valid: int | str | timedelta | None = None
@@ -342,7 +356,10 @@ class SendOptions:
             for name in OPTION_NAMES:
                 value = getattr(self, name)
                 if value is not None:
-                    cached["del" if name == "delete" else name] = _ENCODERS[name](value, kind)
+                    if name == "list":
+                        cached[name] = _list(value, kind, nl=bool(self.nl))
+                    else:
+                        cached["del" if name == "delete" else name] = _ENCODERS[name](value, kind)
             object.__setattr__(self, "_query_cache", cached)
         return dict(cached)
 
@@ -355,16 +372,19 @@ class SendOptions:
         return f"SendOptions({set_fields})"
 
 
-def _list(value: object, kind: str | None) -> str:
+def _list(value: object, kind: str | None, nl: bool = False) -> str:
     if isinstance(value, str):
         text = check_text(value, "list")
-        for number, line in enumerate(text.split("\n"), 1):
+        lines = text.split("\n")
+        # With nl=1 a text may run over several lines: only the first must start a message.
+        for number, line in enumerate(lines[:1] if nl else lines, 1):
             if ":" not in line and ";" not in line:
-                raise _fail("list", f"lines 'phones:mes' (line {number} has no ':')")
+                hint = "" if nl else "; texts with real newlines need nl=True"
+                raise _fail("list", f"lines 'phones:mes' (line {number} has no ':'{hint})")
         return text
     if not isinstance(value, Sequence):
         raise _fail("list", "a sequence of ListMessage or (phones, mes) pairs, or a string")
-    return encode_list(value, kind)
+    return encode_list(value, kind, nl=nl)
 
 
 _Encoder = Any
@@ -380,7 +400,7 @@ _ENCODERS: dict[str, _Encoder] = {
     "voice": lambda v, k: _voice(v),
     "param": lambda v, k: _param(v),
     "subj": lambda v, k: check_text(v, "subj", single_line=True, max_length=_MAX_SUBJ),
-    "cost": lambda v, k: _choice("cost", v, 0, 3),
+    "cost": lambda v, k: _cost(v),
     "list": _list,
     "valid": lambda v, k: format_valid(v, field="valid"),
     "maxsms": lambda v, k: _choice("maxsms", v, 1, 1000),
@@ -444,6 +464,60 @@ def make_options(options: SendOptions | None = None, /, **kwargs: Any) -> SendOp
     merged = {name: getattr(options, name) for name in OPTION_NAMES}
     merged.update(kwargs)
     return SendOptions(**merged)
+
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,12}\Z")
+_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]{1,12}\.[0-9]{1,12}\Z")
+
+
+def _typed_candidates(text: str) -> builtins.list[object]:
+    """The Python values a raw ``query`` value may stand for, most specific first."""
+    stripped = text.strip()
+    if _INT_TEXT.match(stripped):
+        return [int(stripped), text]
+    if _DECIMAL_TEXT.match(stripped):
+        return [Decimal(stripped), text]
+    return [text]
+
+
+def check_query_options(
+    values: dict[str, str], operation: str, options: SendOptions | None
+) -> None:
+    """Check the keys of a raw ``query`` that are SendOptions fields as the typed keywords are checked.
+
+    ``values`` is the decoded raw query (``del`` stands for ``delete``). Each such value must pass
+    its option's check, and together with ``options`` the set must pass the cross-option rules and
+    the rules of ``operation``; keys that are not options (parameters newer than this library) pass.
+    """
+    typed: dict[str, object] = {}
+    for key, text in values.items():
+        name = "delete" if key == "del" else key
+        if name not in _ENCODERS or key == "delete":
+            continue
+        error: SmscValidationError | None = None
+        nl = values.get("nl", "").strip() == "1"
+        for candidate in _typed_candidates(text):
+            try:
+                if name == "list":
+                    _list(candidate, None, nl=nl)
+                else:
+                    _ENCODERS[name](candidate, None)
+            except SmscValidationError as exc:
+                # A list is text: its own error says more than "not a sequence" for a number.
+                error = exc if error is None or name == "list" else error
+                continue
+            typed[name] = candidate
+            error = None
+            break
+        if error is not None:
+            error.message = f"query[{key!r}]: {error.message}"
+            error.args = (error.message,)
+            raise error
+    if not typed:
+        return
+    merged = {} if options is None else {n: getattr(options, n) for n in OPTION_NAMES}
+    merged.update(typed)
+    SendOptions(**{n: v for n, v in merged.items() if v is not None}).validate(operation)
 
 
 def query_kind(query: dict[str, str]) -> builtins.list[str]:

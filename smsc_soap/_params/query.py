@@ -60,11 +60,14 @@ def prepare_query(
     ``recipients`` names the numbers a ``list`` in it addresses (comma-separated), when the caller
     already knows them; otherwise they are read from the list when needed.
     """
+    from .options import check_query_options  # options imports nothing from here
+
     reserved = reserved_keys(operation)
     values: dict[str, str] = {}
     for key, value in query.items():
         _check_key(key, reserved)
         values[key] = encode_value(key, value)
+    check_query_options(values, operation, None)  # once here, not on every send
     prepared = PreparedQuery("&".join(f"{k}={quote_plus(v, safe='')}" for k, v in values.items()))
     prepared.operation = operation
     prepared.values = values

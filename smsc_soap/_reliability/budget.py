@@ -246,7 +246,8 @@ class ClientBudget:
         """Check the breaker and the rate limits for one request; return whether it is the breaker's probe.
 
         ``key`` says what the request is about (``Request.limit_key``: message id and phone for a
-        status, the fields of a cost request), never its credentials. Raises CircuitOpenError or
+        status, the same for get_status and get_status2 and every ``all``, since the service counts
+        per message; the fields of a cost request), never its credentials. Raises CircuitOpenError or
         RateLimitedError (both NOT_SENT) instead of letting it leave.
         """
         self._check_fork()

@@ -196,15 +196,20 @@ class Protocol:
         message_id: str | None = None,
         phones: str | None = None,
     ) -> Request:
-        """Serialise ``operation`` with its credentials and fields into an envelope."""
+        """Serialise ``operation`` with its credentials and fields into an envelope.
+
+        The credentials' ``query`` (an API key's: the request's ``query`` plus ``apikey=``) replaces
+        the field's; any other name in both is refused as zeep refuses it. ``limit_key`` sees only
+        ``fields``.
+        """
+        clash = (credentials.keys() & fields.keys()) - {"query"}
+        if clash:
+            raise TypeError(f"{operation}() got multiple values for {sorted(clash)[0]!r}")
+        values = {**fields, **credentials}
         writer = self._operation(operation).writer
-        body = None
-        if writer is not None:
-            values = {**credentials, **fields}
-            if len(values) == len(credentials) + len(fields):
-                body = writer.write(values)
+        body = writer.write(values) if writer is not None else None
         if body is None:
-            body = self._zeep_build(operation, fields, credentials)
+            body = self._zeep_build(operation, values)
         return Request(
             operation=operation,
             body=body,
@@ -214,14 +219,11 @@ class Protocol:
             limit_key=limit_key(operation, fields),
         )
 
-    def _zeep_build(
-        self, operation: str, fields: Mapping[str, str], credentials: Mapping[str, str]
-    ) -> bytes:
+    def _zeep_build(self, operation: str, values: Mapping[str, str]) -> bytes:
         from zeep.wsdl.utils import etree_to_string
 
         client, service = self._zeep_client()
-        # Two keyword spreads: a name in both is Python's TypeError, as zeep's callers get it.
-        envelope = client.create_message(service, operation, **credentials, **fields)
+        envelope = client.create_message(service, operation, **values)
         body: bytes = etree_to_string(envelope)
         return body
 
@@ -388,10 +390,11 @@ def protocol_for(namespace: str) -> Protocol:
 def limit_key(operation: str, fields: Mapping[str, str]) -> str:
     """What the service's limits count a request by, from its fields (which never hold credentials).
 
-    Status requests count per message id and phone; others by all their fields.
+    Status requests count per message: by id and phone (without a leading ``+``), whatever the
+    variant (get_status or get_status2) and ``all``; others by all their fields.
     """
     if operation.startswith("get_status"):
-        text = f"{fields.get('id', '')}\0{fields.get('phone', '')}"
+        text = f"{fields.get('id', '')}\0{fields.get('phone', '').lstrip('+')}"
     else:
         text = operation + "\0" + "\0".join(f"{k}={fields[k]}" for k in sorted(fields))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

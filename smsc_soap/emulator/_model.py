@@ -215,6 +215,12 @@ def normalize_phone(raw: str) -> str | None:
     return number
 
 
+def _recipient_list(text: str, kind: str | None) -> bool:
+    """Whether ``text`` (the head of a list line) names recipients: the start of a message."""
+    items = _split_items(text)
+    return bool(items) and all(classify_recipient(item, kind) is not None for item in items)
+
+
 def _split_items(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for item in re.split(r"[,;]", text):
@@ -520,22 +526,34 @@ class Emulator:
         listing = query.get("list")
         if not listing:
             return [(sender, tz, fields.get("phones") or "", fields.get("mes") or "")]
-        lines = []
-        for line in listing.replace("\r\n", "\n").split("\n"):
-            if not line.strip():
-                continue
+        lines: list[tuple[str | None, str | None, str, str]] = []
+        # S:121: with nl=1 texts hold real newlines. Assumed reading (the page does not say more): a
+        # line that starts with a 'sender|' prefix or with recipients and ':'/';' starts a message;
+        # any other line continues the previous message's text. Without nl, "\n" is a newline.
+        multiline = query.get("nl") == "1"
+        kind = next((k for k in ("mail", "tg") if query.get(k, "0") not in ("", "0")), None)
+        for raw_line in listing.replace("\r\n", "\n").split("\n"):
+            line = raw_line
             line_sender, line_tz = sender, tz
             head, bar, rest = line.partition("|")
-            if bar and ":" not in head and ";" not in head:
+            prefixed = bool(bar) and ":" not in head and ";" not in head
+            if prefixed:
                 name, _, zone = head.partition(",")
                 line_sender, line_tz = name.strip() or sender, zone.strip() or tz
                 line = rest
             # S:117: numbers and text are separated by a colon or a semicolon, whichever comes first.
             cut = min((i for i in (line.find(":"), line.find(";")) if i >= 0), default=-1)
+            starts = prefixed or (cut >= 0 and _recipient_list(line[:cut], kind))
+            if multiline and lines and not starts:
+                last = lines[-1]
+                lines[-1] = (last[0], last[1], last[2], f"{last[3]}\n{raw_line}")
+                continue
+            if not raw_line.strip():
+                continue
             if cut < 0:
                 raise BadParameters(f"list line {line[:40]!r} has no 'phones:mes' separator")
             mes = line[cut + 1 :]
-            if query.get("nl") != "1":
+            if not multiline:
                 mes = mes.replace("\\n", "\n")
             lines.append((line_sender, line_tz, line[:cut], mes))
         if not lines:

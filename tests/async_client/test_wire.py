@@ -17,7 +17,7 @@ import smsc_soap as s
 from tests.helpers.clients import MakeClient
 from tests.helpers.httpserver import QuickStopHTTPServer
 
-from ..test_envelopes import CALLS, GOLDEN
+from ..test_envelopes import APIKEY_WIRE_OPERATION, CALLS, GOLDEN
 from ..test_replies import CALL, ERROR_CASES, SENDS
 from ..wire import canonical, php_fault, php_reply
 
@@ -70,12 +70,14 @@ def test_envelope_and_headers_match_golden(
     assert "psw" not in request.url and "123" not in request.query_string.decode()
 
 
-def test_apikey_envelope(httpserver: HTTPServer, make_client: MakeClient) -> None:
-    """An API-key client sends <apikey> in place of login and psw."""
-    seen = _capture(httpserver, "get_balance", "<balance>1</balance>")
-    client = make_client(apikey="KEY-1", endpoint=httpserver.url_for(PATH))
-    assert client.get_balance().balance == 1
-    expected = (GOLDEN / "get_balance_apikey.xml").read_bytes()
+@pytest.mark.parametrize("operation", sorted(CALLS))
+def test_apikey_envelope(httpserver: HTTPServer, make_client: MakeClient, operation: str) -> None:
+    """Both clients send API-key requests exactly alike: empty login/psw, <apikey>, apikey= in query."""
+    call, inner = CALLS[operation]
+    seen = _capture(httpserver, APIKEY_WIRE_OPERATION.get(operation, operation), inner)
+    client = make_client(apikey="KEY-1&x", endpoint=httpserver.url_for(PATH))
+    call(client)
+    expected = (GOLDEN / f"{operation}_apikey.xml").read_bytes()
     assert canonical(seen[0].get_data()) == canonical(expected)
 
 

@@ -20,10 +20,8 @@ SECRET = "S3cr3t-CLI-PSW-41b7"
 APIKEY = "K3y-CLI-APIKEY-0e99"
 
 
-@pytest.fixture(scope="module")
-def server() -> EmulatorServer:
-    """One emulator for the module: an account with a sentinel password, one with an API key, one broke."""
-    emulator = Emulator(
+def _emulator() -> Emulator:
+    return Emulator(
         [
             Account("alex", SECRET, balance=Decimal("100.00"), senders=frozenset({TEST_SENDER})),
             Account("keyed", apikey=APIKEY, balance=Decimal("50.00")),
@@ -31,8 +29,23 @@ def server() -> EmulatorServer:
         ],
         clock=ManualClock(),
     )
-    # The client sends API keys as an <apikey> element: simulate a live WSDL that declares it.
-    with EmulatorServer(emulator, apikey_element=True) as running:
+
+
+@pytest.fixture(scope="module")
+def server() -> EmulatorServer:
+    """One emulator for the module: an account with a sentinel password, one with an API key, one broke.
+
+    It speaks the published WSDL (no <apikey> element): API keys work where they travel in query.
+    """
+    with EmulatorServer(_emulator()) as running:
+        yield running
+        running.check()
+
+
+@pytest.fixture(scope="module")
+def element_server() -> EmulatorServer:
+    """The same accounts behind a live WSDL that declares <apikey> (so get_balance takes a key)."""
+    with EmulatorServer(_emulator(), apikey_element=True) as running:
         yield running
         running.check()
 
@@ -61,13 +74,43 @@ def test_balance_json(server: EmulatorServer) -> None:
     _assert_no_secret(result)
 
 
-def test_balance_table_with_apikey(server: EmulatorServer) -> None:
-    """`balance` with SMSC_APIKEY prints a readable table and never the key."""
-    env = cli_env(server.url, SMSC_APIKEY=APIKEY)
+def test_balance_table_with_apikey(element_server: EmulatorServer) -> None:
+    """`balance` with SMSC_APIKEY prints a readable table and never the key (WSDL with <apikey>)."""
+    element_server.reset()
+    env = cli_env(element_server.url, SMSC_APIKEY=APIKEY)
     result = run_cli("balance", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["balance", "50.00"]
     _assert_no_secret(result)
+
+
+def test_balance_with_apikey_on_the_published_wsdl(server: EmulatorServer) -> None:
+    """Against the published WSDL an API-key balance exits 3 and says why and what works instead."""
+    result = run_cli("balance", env=cli_env(server.url, SMSC_APIKEY=APIKEY))
+    assert result.returncode == 3
+    assert "wsdl check" in result.stderr and "login and password" in result.stderr
+    _assert_no_secret(result)
+
+
+@pytest.mark.parametrize("which", ["published", "element"])
+def test_send_cost_status_with_apikey(
+    server: EmulatorServer, element_server: EmulatorServer, which: str
+) -> None:
+    """send, cost and status with SMSC_APIKEY work in both contracts: the key travels in query."""
+    target = server if which == "published" else element_server
+    target.reset()
+    env = cli_env(target.url, SMSC_APIKEY=APIKEY)
+    sent = run_cli("send", "79991234567", "key", "--json", env=env)
+    assert sent.returncode == 0, sent.stderr
+    data = json.loads(sent.stdout)
+    assert data["cnt"] == 1
+    assert target.emulator.account("keyed").balance == Decimal("48.05")
+    cost = run_cli("cost", "79991234567", "key", "--json", env=env)
+    assert cost.returncode == 0, cost.stderr
+    status = run_cli("status", data["id"], "79991234567", "--json", env=env)
+    assert status.returncode == 0, status.stderr
+    for result in (sent, cost, status):
+        _assert_no_secret(result)
 
 
 def test_send_then_status_json(server: EmulatorServer) -> None:

@@ -9,14 +9,14 @@ import pytest
 
 from smsc_soap import (
     AuthenticationError,
+    Delivery,
     DuplicateSendError,
     InsufficientFundsError,
-    InvalidParametersError,
     InvalidPhoneError,
-    InvalidTimeError,
     IpBlockedError,
     MessageForbiddenError,
     MessageNotFoundError,
+    SmscValidationError,
     SoapSmsc,
     TooManyRequestsError,
     UndeliverableError,
@@ -30,11 +30,30 @@ def _client(server: EmulatorServer, psw: str = "test-password", **kwargs: object
     return SoapSmsc("test", psw, endpoint=server.url, **kwargs)  # type: ignore[arg-type]
 
 
+def _zeep_send2(server: EmulatorServer, query: str) -> dict[str, object]:
+    """send_sms2 through plain zeep: a client that does not check ``query`` as SoapSmsc does."""
+    import zeep
+
+    client = zeep.Client(server.wsdl_url)
+    try:
+        reply = client.service.send_sms2(
+            login="test", psw="test-password", phones=PHONE, mes="hi", query=query
+        )
+    finally:
+        client.transport.session.close()
+    return {"error": reply["error"], "id": reply["id"]}
+
+
 def test_error_1_bad_parameter(smsc_client: SoapSmsc, smsc_emulator: EmulatorServer) -> None:
-    """A parameter the service cannot use (maxsms=0) is error 1, and nothing is sent."""
-    with pytest.raises(InvalidParametersError) as info:
+    """A parameter the service cannot use (maxsms=0) is error 1; SoapSmsc refuses it before sending.
+
+    The raw ``query`` mapping goes through the same option checks as the typed keywords.
+    """
+    with pytest.raises(SmscValidationError) as local:
         smsc_client.send_sms2(PHONE, "hi", query={"maxsms": 0})
-    assert info.value.code == 1
+    assert local.value.field == "maxsms" and local.value.delivery is Delivery.NOT_SENT
+    assert smsc_emulator.requests == []
+    assert _zeep_send2(smsc_emulator, "maxsms=0")["error"] == "1"
     assert smsc_emulator.messages == []
 
 
@@ -99,10 +118,13 @@ def test_error_5_bad_date_over_zeep(smsc_emulator: EmulatorServer) -> None:
     assert smsc_emulator.messages == []
 
 
-def test_error_5_bad_tz(smsc_client: SoapSmsc) -> None:
-    """A tz that is not whole hours relative to Moscow is error 5."""
-    with pytest.raises(InvalidTimeError):
+def test_error_5_bad_tz(smsc_client: SoapSmsc, smsc_emulator: EmulatorServer) -> None:
+    """A tz outside the service's range is error 5; SoapSmsc refuses it in ``query`` before sending."""
+    with pytest.raises(SmscValidationError) as local:
         smsc_client.send_sms2(PHONE, "hi", query={"tz": 99})
+    assert local.value.field == "tz"
+    assert smsc_emulator.requests == []
+    assert _zeep_send2(smsc_emulator, "tz=99")["error"] == "5"
 
 
 def test_error_6_unregistered_sender(smsc_client: SoapSmsc, smsc_emulator: EmulatorServer) -> None:

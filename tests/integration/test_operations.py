@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from smsc_soap import DeliveryError, MessageStatus, SmscFaultError, SoapSmsc
+from smsc_soap import AuthenticationError, DeliveryError, MessageStatus, SmscFaultError, SoapSmsc
 from smsc_soap.emulator import TEST_APIKEY, TEST_SENDER, EmulatorServer
 
 PHONE = "79991234567"
@@ -43,9 +43,19 @@ def test_send_sms2_cyrillic_two_parts_with_cost_and_balance(
     assert smsc_emulator.emulator.account("test").balance == Decimal("992.20")
 
 
-def test_send_sms2_cost_0_reports_only_id_and_cnt(smsc_client: SoapSmsc) -> None:
-    """With cost=0 (the default) the reply carries the id and cnt but no cost or balance."""
+def test_send_sms2_asks_cost_3_by_default(
+    smsc_client: SoapSmsc, smsc_emulator: EmulatorServer
+) -> None:
+    """Without ``cost`` send_sms2 asks for cost=3: the reply fills the cost and the new balance."""
     result = smsc_client.send_sms2(PHONE, "hi")
+    assert result.cnt == 1
+    assert result.cost == Decimal("1.95") and result.balance == Decimal("998.05")
+    assert b"cost=3" in smsc_emulator.requests[-1].body
+
+
+def test_send_sms2_cost_0_reports_only_id_and_cnt(smsc_client: SoapSmsc) -> None:
+    """With cost=0 (the service's own default) the reply carries the id and cnt only."""
+    result = smsc_client.send_sms2(PHONE, "hi", cost=0)
     assert result.cnt == 1
     assert result.cost is None and result.balance is None
 
@@ -189,14 +199,23 @@ def test_absolute_time_in_another_tz(smsc_client: SoapSmsc, smsc_emulator: Emula
     assert smsc_client.get_status(sent.id, PHONE).status is MessageStatus.WAITING
 
 
-@pytest.mark.smsc_emulator(apikey_element=True)
-def test_get_balance_and_apikey_login(smsc_emulator: EmulatorServer) -> None:
-    """With a live WSDL that declares <apikey>, the API key alone authenticates every operation."""
+@pytest.mark.parametrize(
+    "smsc_emulator_options", [{}, {"apikey_element": True}], ids=["published", "element"]
+)
+def test_get_balance_and_apikey_login(
+    smsc_emulator: EmulatorServer, smsc_emulator_options: dict[str, bool]
+) -> None:
+    """The API key alone authenticates a send in both contracts (it travels in query); the balance
+    only where the live WSDL declares <apikey> (elsewhere: error 2, explained)."""
     with SoapSmsc(apikey=TEST_APIKEY, endpoint=smsc_emulator.url) as client:
-        assert client.get_balance().balance == Decimal("1000.00")
-        client.send_sms(PHONE, "via key")
-        assert client.get_balance().balance == Decimal("998.05")
-    assert smsc_emulator.requests[-1].login is None
+        sent = client.send_sms(PHONE, "via key")
+        assert sent.balance == Decimal("998.05")
+        if smsc_emulator_options.get("apikey_element"):
+            assert client.get_balance().balance == Decimal("998.05")
+        else:
+            with pytest.raises(AuthenticationError, match="wsdl check"):
+                client.get_balance()
+    assert not smsc_emulator.requests[-1].login
 
 
 def test_host_preset_smsc_ua_namespace() -> None:

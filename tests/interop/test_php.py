@@ -19,10 +19,11 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from smsc_soap import AsyncSoapSmsc, SoapSmsc
+from smsc_soap import AsyncSoapSmsc, AuthenticationError, Delivery, SoapSmsc
 from smsc_soap.emulator import Account, Contract, Emulator, EmulatorServer, served_wsdl
 
 NAMESPACE = "https://smsc.ru/sys/soap.php"
@@ -31,13 +32,28 @@ SERVER_PHP = r"""<?php
 function record($op, $p) {
     file_put_contents(getenv('SMSC_LOG'), json_encode(['op' => $op, 'args' => $p]) . "\n", FILE_APPEND);
 }
+function authorised($p) {
+    // Like soap.php: login and psw, or apikey inside query (the only place this WSDL lets it reach us).
+    parse_str(isset($p->query) ? $p->query : '', $q);
+    if (isset($q['apikey'])) { return $q['apikey'] === 'KEY-abc-123'; }
+    return isset($p->login) && $p->login !== '' && isset($p->psw) && $p->psw !== '';
+}
 class Handler {
     function get_balance($p) { record('get_balance', $p);
+        if (!authorised($p)) { return ['balanceresult' => ['error' => '2']]; }
         return ['balanceresult' => ['balance' => '12.50', 'error' => '0']]; }
     function send_sms2($p) { record('send_sms2', $p);
+        if (!authorised($p)) { return ['sendresult' => ['error' => '2']]; }
         return ['sendresult' => ['id' => $p->id, 'cnt' => '1', 'cost' => '1.95', 'balance' => '10.55',
                                  'error' => '0']]; }
+    function get_sms_cost2($p) { record('get_sms_cost2', $p);
+        if (!authorised($p)) { return ['costresult' => ['error' => '2']]; }
+        return ['costresult' => ['cost' => '1.95', 'cnt' => '1']]; }
     function get_status($p) { record('get_status', $p);
+        return ['statusresult' => ['status' => '1', 'last_date' => '01.12.2026 10:00:00', 'err' => '0',
+                                   'error' => '0']]; }
+    function get_status2($p) { record('get_status2', $p);
+        if (!authorised($p)) { return ['statusresult' => ['error' => '2']]; }
         return ['statusresult' => ['status' => '1', 'last_date' => '01.12.2026 10:00:00', 'err' => '0',
                                    'error' => '0']]; }
 }
@@ -137,22 +153,67 @@ def test_php_soapserver_decodes_our_requests_and_we_read_its_replies(
 def test_php_soapserver_drops_an_undeclared_apikey_element(php_server: tuple[str, Path]) -> None:
     """Built from the published WSDL, SoapServer never hands an <apikey> element to its handler.
 
-    This is why an API key must also travel inside ``query`` where an operation has one.
+    This is why an API key must also travel inside ``query`` where an operation has one. get_balance
+    has none: its error 2 says so, and the client refuses the next API-key balance call itself.
     """
     url, log = php_server
 
-    async def call() -> None:
+    async def call() -> list[AuthenticationError]:
+        errors = []
         async with AsyncSoapSmsc(apikey="KEY-abc-123", endpoint=url) as client:
-            await client.get_balance()
+            for _ in range(2):
+                try:
+                    await client.get_balance()
+                except AuthenticationError as exc:
+                    errors.append(exc)
+        return errors
 
     import asyncio
 
-    asyncio.run(call())
+    first, second = asyncio.run(call())
+    assert "wsdl check" in str(first) and second.delivery is Delivery.NOT_SENT
     (balance,) = _calls(log)
     args = balance["args"]
     assert isinstance(args, dict)
     assert "apikey" not in args
     assert "KEY-abc-123" not in json.dumps(balance)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_php_soapserver_takes_the_key_inside_query(php_server: tuple[str, Path], kind: str) -> None:
+    """send_sms, get_sms_cost and get_status with an API key reach SoapServer as their *2 twin with
+    ``apikey=`` inside query (and empty login/psw, which the published WSDL requires)."""
+    url, log = php_server
+
+    def sync() -> tuple[Any, Any, Any]:
+        with SoapSmsc(apikey="KEY-abc-123", endpoint=url) as client:
+            return (
+                client.send_sms("79991234567", "по ключу", id="key-1"),
+                client.get_sms_cost("79991234567", "x"),
+                client.get_status("key-1", "79991234567"),
+            )
+
+    async def run_async() -> tuple[Any, Any, Any]:
+        async with AsyncSoapSmsc(apikey="KEY-abc-123", endpoint=url) as client:
+            return (
+                await client.send_sms("79991234567", "по ключу", id="key-1"),
+                await client.get_sms_cost("79991234567", "x"),
+                await client.get_status("key-1", "79991234567"),
+            )
+
+    import asyncio
+
+    sent, cost, status = sync() if kind == "sync" else asyncio.run(run_async())
+    assert (sent.id, sent.cost, sent.balance) == ("key-1", Decimal("1.95"), Decimal("10.55"))
+    assert cost.cnt == 1 and status.status is not None
+    calls = _calls(log)
+    assert [c["op"] for c in calls] == ["send_sms2", "get_sms_cost2", "get_status2"]
+    for call in calls:
+        args = call["args"]
+        assert isinstance(args, dict)
+        assert args["login"] == "" and args["psw"] == "" and "apikey" not in args
+        assert str(args["query"]).endswith("apikey=KEY-abc-123")
+    assert "cost=3" in str(calls[0]["args"]["query"])  # type: ignore[index]
 
 
 def test_php_soapclient_calls_the_emulator(tmp_path: Path) -> None:

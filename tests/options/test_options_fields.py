@@ -221,16 +221,23 @@ def test_subj_without_mms_or_mail_is_refused() -> None:
     refused("subj", subj="Hello")
 
 
-@pytest.mark.parametrize("value", [0, 1, 2, 3])
-def test_cost_accepts_0_to_3(value: int) -> None:
-    """cost takes 0..3."""
+@pytest.mark.parametrize("value", [0, 2, 3])
+def test_cost_accepts_0_2_3(value: int) -> None:
+    """cost takes 0, 2 and 3 (all of them send)."""
     assert encoded(cost=value) == {"cost": str(value)}
 
 
-@pytest.mark.parametrize("value", [4, -1, True])
+@pytest.mark.parametrize("value", [1, 4, -1, True])
 def test_cost_refuses_others(value: object) -> None:
-    """cost refuses values outside 0..3."""
+    """cost refuses 1 (a price query that sends nothing) and values outside 0..3."""
     refused("cost", cost=value)
+
+
+def test_cost_1_points_to_get_sms_cost2() -> None:
+    """cost=1 is refused wherever it is given, with a pointer to get_sms_cost2."""
+    with pytest.raises(SmscValidationError, match="get_sms_cost2") as info:
+        SendOptions(cost=1)
+    assert info.value.field == "cost"
 
 
 @pytest.mark.parametrize(
@@ -345,4 +352,4 @@ def test_options_are_frozen_and_hashable() -> None:
 
 def test_repr_shows_only_set_options() -> None:
     """The repr lists only the options that are set."""
-    assert repr(SendOptions(cost=1)) == "SendOptions(cost=1)"
+    assert repr(SendOptions(cost=2)) == "SendOptions(cost=2)"

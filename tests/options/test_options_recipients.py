@@ -128,10 +128,27 @@ def test_recipients_refuse_crlf_and_surrogates() -> None:
             phones_for(raw)
 
 
-def test_status_phone_keeps_order_and_accepts_any_kind() -> None:
-    """A status phone list keeps duplicates and order; e-mail and #ID are accepted, groups not."""
-    fields = status_fields("get_status2", 1, "79991234567,79991234567,a@b.cc,#5", 0)
-    assert fields["phone"] == "79991234567,79991234567,a@b.cc,#5"
+@pytest.mark.parametrize("phone", ["+7 (999) 123-45-67", "a@b.cc", "#5", "@nick_name"])
+def test_status_phone_accepts_one_recipient_of_any_kind(phone: str) -> None:
+    """A status asks about one recipient: a phone (normalised), an e-mail address, a #ID or nick."""
+    for operation in ("get_status", "get_status2"):
+        fields = status_fields(operation, 1, phone, 0)
+        assert fields["phone"] == ("+79991234567" if phone.startswith("+") else phone)
+
+
+@pytest.mark.parametrize(
+    "phone", ["79991234567,79991234568", "79991234567;a@b.cc", ["79991234567", "79991234568"]]
+)
+def test_status_refuses_a_list_of_phones(phone: object) -> None:
+    """One id, one phone: a comma list (or a list) in get_status/get_status2 is refused."""
+    for operation in ("get_status", "get_status2"):
+        with pytest.raises(SmscValidationError, match="one message to one recipient") as info:
+            status_fields(operation, 1, phone, 0)  # type: ignore[arg-type]
+        assert info.value.field == "phone"
+
+
+def test_status_refuses_groups() -> None:
+    """A group is many numbers: refused in a status call."""
     with pytest.raises(SmscValidationError):
         status_fields("get_status2", 1, "G1", 0)
 

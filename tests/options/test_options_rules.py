@@ -138,7 +138,7 @@ def test_bot_needs_tg() -> None:
 def test_status2_takes_only_delete() -> None:
     """get_status2 refuses send options, naming the first one."""
     with pytest.raises(SmscValidationError) as info:
-        status_fields("get_status2", 1, PHONE, 0, None, SendOptions(cost=1))
+        status_fields("get_status2", 1, PHONE, 0, None, SendOptions(cost=2))
     assert info.value.field == "cost"
     fields = status_fields("get_status2", 1, PHONE, 0, None, SendOptions(delete=True))
     assert fields["query"] == "del=1"
@@ -171,9 +171,9 @@ def test_operations_without_query_refuse_options(operation: str) -> None:
     """send_sms and get_sms_cost have no query element, so options are refused."""
     with pytest.raises(SmscValidationError, match=f"{operation}2"):
         if operation == "send_sms":
-            send_fields(operation, PHONE, "x", None, None, None, None, SendOptions(cost=1))
+            send_fields(operation, PHONE, "x", None, None, None, None, SendOptions(cost=2))
         else:
-            cost_fields(operation, PHONE, "x", None, SendOptions(cost=1))
+            cost_fields(operation, PHONE, "x", None, SendOptions(cost=2))
 
 
 def test_options_must_be_sendoptions() -> None:
@@ -199,10 +199,10 @@ def test_positional_arguments_are_refused() -> None:
 def test_make_options_from_keywords() -> None:
     """make_options builds from keywords, merges into given options and refuses a repeat."""
     assert make_options() is None
-    assert make_options(cost=1) == SendOptions(cost=1)
-    assert make_options(SendOptions(cost=1), err=True) == SendOptions(cost=1, err=True)
+    assert make_options(cost=2) == SendOptions(cost=2)
+    assert make_options(SendOptions(cost=2), err=True) == SendOptions(cost=2, err=True)
     with pytest.raises(SmscValidationError) as info:
-        make_options(SendOptions(cost=1), cost=2)
+        make_options(SendOptions(cost=2), cost=3)
     assert info.value.field == "cost"
     with pytest.raises(TypeError, match="did you mean 'maxsms'"):
         make_options(maxsm=3)

@@ -31,7 +31,7 @@ def test_datetime_in_send_sms2_adds_tz_0() -> None:
     when = datetime(2025, 1, 2, 7, 0, tzinfo=UTC)
     fields, _ = send_fields("send_sms2", "79991234567", "x", None, None, when)
     assert fields["time"] == "0201251000"
-    assert php_parse_str(fields["query"]) == {"tz": "0"}
+    assert php_parse_str(fields["query"]) == {"tz": "0", "cost": "3"}
 
 
 def test_datetime_with_other_tz_is_refused() -> None:
@@ -45,7 +45,7 @@ def test_datetime_with_other_tz_is_refused() -> None:
     fields, _ = send_fields(
         "send_sms2", "79991234567", "x", None, None, when, None, SendOptions(tz=0)
     )
-    assert php_parse_str(fields["query"]) == {"tz": "0"}
+    assert php_parse_str(fields["query"]) == {"tz": "0", "cost": "3"}
 
 
 def test_datetime_in_send_sms_uses_unix_time() -> None:
