@@ -13,12 +13,11 @@ import argparse
 import hashlib
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, closing
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from .common import (
     EXIT_CODES_HELP,
@@ -36,23 +35,14 @@ from .common import (
     run_command,
     table,
 )
+from .progress import CheckProgress, Progress
 
 if TYPE_CHECKING:
     from .._bulk.rows import CsvInput, Row
-    from .._bulk.session import BulkEstimate, BulkProgress, BulkSummary
+    from .._bulk.session import BulkEstimate, BulkSummary
 
 __all__ = ["SPECS"]
 
-#: Seconds between two plain progress lines when stderr is not a terminal.
-PLAIN_PROGRESS_INTERVAL = 10.0
-# The most useful first: a narrow terminal cuts the end (tqdm trims to the width), the bar takes the rest.
-_BAR_FORMAT = (
-    "{percentage:3.0f}% {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}] {bar}"
-)
-_PLAIN_FORMAT = (
-    "progress: {n_fmt}/{total_fmt} rows ({percentage:.0f}%), {elapsed} elapsed, ETA {remaining}, "
-    "{rate_fmt}{postfix}"
-)
 _FAILED_COLUMNS = ("line", "failed_phone", "code", "meaning")
 
 
@@ -137,83 +127,6 @@ def add_bulk(parser: argparse.ArgumentParser) -> None:
 def run_bulk(args: argparse.Namespace) -> int:
     """Run ``bulk``."""
     return run_command(args, _bulk)
-
-
-# ------------------------------------------------------------------------------------ progress
-
-
-class Progress:
-    """Progress of a run on ``stream``: a tqdm bar on a terminal, else a plain line every ``interval`` s.
-
-    The bar shows rows read of ``total`` with their rate and the ETA, and messages sent per second;
-    tqdm fits it to ``width`` columns (the terminal's own width when None), so it never wraps.
-    """
-
-    def __init__(
-        self,
-        stream: TextIO,
-        total: int,
-        *,
-        terminal: bool,
-        width: int | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        interval: float = PLAIN_PROGRESS_INTERVAL,
-    ) -> None:
-        from tqdm import tqdm
-
-        self.stream = stream
-        self.total = total
-        self.clock = clock
-        self.interval = interval
-        self.started = self.last = clock()
-        self.bar: Any = None
-        if terminal:
-            self.bar = tqdm(
-                total=total,
-                file=stream,
-                unit="row",
-                ncols=width,
-                dynamic_ncols=width is None,
-                bar_format=_BAR_FORMAT,
-                mininterval=0.5,
-                smoothing=0.1,
-            )
-
-    def _postfix(self, progress: BulkProgress, elapsed: float) -> str:
-        rate = progress.items_sent / elapsed if elapsed > 0 else 0.0
-        text = f"{rate:.1f} msg/s, sent {progress.items_sent:,}"
-        if progress.items_failed:
-            text += f", failed {progress.items_failed:,}"
-        return text
-
-    def __call__(self, progress: BulkProgress) -> None:
-        now = self.clock()
-        postfix = self._postfix(progress, now - self.started)
-        if self.bar is not None:
-            self.bar.set_postfix_str(postfix, refresh=False)
-            self.bar.update(max(0, progress.items_read - self.bar.n))
-            return
-        if now - self.last < self.interval:
-            return
-        self.last = now
-        from tqdm import tqdm
-
-        line = tqdm.format_meter(
-            progress.items_read,
-            self.total,
-            now - self.started,
-            unit="row",
-            bar_format=_PLAIN_FORMAT,
-            postfix=postfix,
-        )
-        self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        """Finish the bar (a terminal) with its last state."""
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 # ------------------------------------------------------------------------------------ input
@@ -303,62 +216,6 @@ class _FailedOut:
 
     def close(self) -> None:
         self.handle.close()
-
-
-class CheckProgress:
-    """Progress of the checking pass, by bytes of the file: a transient bar on a terminal, else a
-    plain line every ``interval`` seconds."""
-
-    def __init__(
-        self,
-        stream: TextIO,
-        size: int,
-        *,
-        terminal: bool,
-        width: int | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        interval: float = PLAIN_PROGRESS_INTERVAL,
-    ) -> None:
-        from tqdm import tqdm
-
-        self.stream = stream
-        self.size = size
-        self.clock = clock
-        self.interval = interval
-        self.last = clock()
-        self.bar: Any = None
-        if terminal:
-            self.bar = tqdm(
-                total=size,
-                file=stream,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc="checking rows",
-                leave=False,
-                ncols=width,
-                dynamic_ncols=width is None,
-                bar_format="{desc}: {percentage:3.0f}% {n_fmt}/{total_fmt} [{elapsed}<{remaining}] {bar}",
-                mininterval=0.5,
-            )
-
-    def __call__(self, rows: int, bytes_read: int) -> None:
-        done = min(bytes_read, self.size)
-        if self.bar is not None:
-            self.bar.update(max(0, done - self.bar.n))
-            return
-        now = self.clock()
-        if now - self.last >= self.interval:
-            self.last = now
-            share = f", {done / self.size:.0%} of the file" if self.size else ""
-            self.stream.write(f"checking rows: {rows:,} read{share}\n")
-            self.stream.flush()
-
-    def close(self) -> None:
-        """Remove the bar (a terminal)."""
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _checked_items(

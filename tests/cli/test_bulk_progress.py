@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from smsc_soap._bulk.session import BulkProgress
-from smsc_soap.cli.bulk import Progress
+from smsc_soap.cli.progress import Progress
 from smsc_soap.emulator import EmulatorServer
 
 from .helpers import BULK_LOGIN, BULK_PSW, cli_env, write_csv
@@ -122,7 +122,7 @@ def test_a_real_run_in_a_60_column_terminal_never_wraps(
 
 def test_the_checking_pass_reports_by_bytes() -> None:
     """The checking pass: a transient bar of bytes on a terminal, a plain line per 10 s elsewhere."""
-    from smsc_soap.cli.bulk import CheckProgress
+    from smsc_soap.cli.progress import CheckProgress
 
     stream = io.StringIO()
     progress = CheckProgress(stream, 1 << 20, terminal=True, width=60)
