@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 import smsc_soap as s
 from smsc_soap import AsyncSoapSmsc, SoapSmsc
@@ -96,18 +99,45 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def silent() -> Iterator[RawServer]:
-    """A server that reads each request and never answers."""
-    with RawServer(hang(seconds=10)) as server:
-        yield server
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    """A throwaway certificate authority for the HTTPS runs."""
+    return trustme.CA()
+
+
+@pytest.fixture(params=["http", "https"])
+def serve(
+    request: pytest.FixtureRequest, ca: trustme.CA, tmp_path: Path
+) -> Iterator[Callable[..., tuple[RawServer, dict[str, Any]]]]:
+    """Start a raw server over HTTP or HTTPS (users run HTTPS); return it and the options that trust it."""
+    servers: list[RawServer] = []
+
+    def start(*behaviours: Any) -> tuple[RawServer, dict[str, Any]]:
+        options: dict[str, Any] = {}
+        tls = None
+        if request.param == "https":
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ca.issue_cert("127.0.0.1").configure_cert(tls)
+            ca_path = tmp_path / "ca.pem"
+            ca.cert_pem.write_to_path(str(ca_path))
+            options["ca_bundle"] = str(ca_path)
+        server = RawServer(*behaviours, tls=tls)
+        servers.append(server)
+        return server, options
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 # ------------------------------------------------------------------ the total deadline
 
 
-def test_timeout_bounds_the_whole_call_with_reconcile(kind: str, silent: RawServer) -> None:
+def test_timeout_bounds_the_whole_call_with_reconcile(
+    kind: str, serve: Callable[..., tuple[RawServer, dict[str, Any]]]
+) -> None:
     """Against a silent server, reconcile cannot stretch the call past ``timeout`` (once 2.67x)."""
+    silent, options = serve(hang(seconds=10))
     started = time.monotonic()
     error, clock = run_call(
         kind,
@@ -116,6 +146,7 @@ def test_timeout_bounds_the_whole_call_with_reconcile(kind: str, silent: RawServ
         timeout=1.0,
         read_timeout=5.0,
         reconcile=True,
+        **options,
     )
     assert isinstance(error, s.SendOutcomeUnknownError)
     assert error.message_id == "deadline-1"
@@ -128,18 +159,21 @@ def test_timeout_bounds_the_whole_call_with_reconcile(kind: str, silent: RawServ
     assert clock() - started - clock.offset < 1.0 + 3.0
 
 
-def test_reconcile_pause_and_status_share_the_deadline(kind: str) -> None:
+def test_reconcile_pause_and_status_share_the_deadline(
+    kind: str, serve: Callable[..., tuple[RawServer, dict[str, Any]]]
+) -> None:
     """A reply lost early leaves room: the pause is cut to the deadline, the status request fits in it."""
-    with RawServer(reset(), hang(seconds=10)) as server:
-        error, clock = run_call(
-            kind,
-            server.url,
-            lambda c: c.send_sms(PHONE, "pay once", id="deadline-2"),
-            timeout=1.5,
-            read_timeout=5.0,
-            reconcile=True,
-            retry=PinnedPolicy(reconcile_delay=5.0),
-        )
+    server, options = serve(reset(), hang(seconds=10))
+    error, clock = run_call(
+        kind,
+        server.url,
+        lambda c: c.send_sms(PHONE, "pay once", id="deadline-2"),
+        timeout=1.5,
+        read_timeout=5.0,
+        reconcile=True,
+        retry=PinnedPolicy(reconcile_delay=5.0),
+        **options,
+    )
     assert isinstance(error, s.SendOutcomeUnknownError)
     assert error.reconciled
     assert len(clock.delays) == 1 and 0 < clock.delays[0] < 1.5
@@ -150,32 +184,38 @@ def test_reconcile_pause_and_status_share_the_deadline(kind: str) -> None:
 # ------------------------------------------------------------------ close() while retrying
 
 
-def test_close_during_a_read_retry_opens_nothing(kind: str) -> None:
+def test_close_during_a_read_retry_opens_nothing(
+    kind: str, serve: Callable[..., tuple[RawServer, dict[str, Any]]]
+) -> None:
     """A 503 schedules a retry; close() during the pause ends the call with ClientClosedError."""
-    with RawServer(respond(b"", 503)) as server:
-        error, clock = run_call(
-            kind,
-            server.url,
-            lambda c: c.get_balance(),
-            on_sleep=close_client,
-            retry=PinnedPolicy(base_delay=0.2),
-        )
+    server, options = serve(respond(b"", 503))
+    error, clock = run_call(
+        kind,
+        server.url,
+        lambda c: c.get_balance(),
+        on_sleep=close_client,
+        retry=PinnedPolicy(base_delay=0.2),
+        **options,
+    )
     assert isinstance(error, s.ClientClosedError)
     assert clock.delays == [0.2]
     assert len(server.bodies) == 1
 
 
-def test_close_during_reconcile_keeps_the_message_id(kind: str) -> None:
+def test_close_during_reconcile_keeps_the_message_id(
+    kind: str, serve: Callable[..., tuple[RawServer, dict[str, Any]]]
+) -> None:
     """A send that may have left, then close() during the reconcile pause: unknown, with its id."""
-    with RawServer(reset()) as server:
-        error, _ = run_call(
-            kind,
-            server.url,
-            lambda c: c.send_sms(PHONE, "pay once", id="closed-1"),
-            on_sleep=close_client,
-            reconcile=True,
-            retry=PinnedPolicy(),
-        )
+    server, options = serve(reset())
+    error, _ = run_call(
+        kind,
+        server.url,
+        lambda c: c.send_sms(PHONE, "pay once", id="closed-1"),
+        on_sleep=close_client,
+        reconcile=True,
+        retry=PinnedPolicy(),
+        **options,
+    )
     assert isinstance(error, s.SendOutcomeUnknownError)
     assert error.message_id == "closed-1"
     assert len(server.bodies) == 1, "no status request and no resend after close()"
@@ -248,16 +288,26 @@ def test_one_info_record_per_call_with_structured_extra(
 
 
 def test_retries_are_logged_at_debug_with_their_reason(
-    kind: str, caplog: pytest.LogCaptureFixture
+    kind: str,
+    serve: Callable[..., tuple[RawServer, dict[str, Any]]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A retried read: DEBUG says why and what comes next; INFO says how many attempts it took."""
-    caplog.set_level(logging.DEBUG, logger="smsc_soap")
-    with RawServer(respond(b"", 503)) as server:
-        error, _ = run_call(
-            kind, server.url, lambda c: c.get_balance(), retry=PinnedPolicy(max_attempts=2)
-        )
+    caplog.set_level(logging.DEBUG)
+    server, options = serve(respond(b"", 503))
+    error, _ = run_call(
+        kind,
+        server.url,
+        lambda c: c.get_balance(),
+        retry=PinnedPolicy(max_attempts=2),
+        **options,
+    )
     assert isinstance(error, s.SmscHttpError)
-    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    debug = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.DEBUG and r.name == "smsc_soap"
+    ]
     assert any("get_balance failed (SmscHttpError (HTTP 503)); retry" in m for m in debug)
     (info,) = _records(caplog)
     assert info.attempts == 2 and info.error == "SmscHttpError"  # type: ignore[attr-defined]
