@@ -33,21 +33,11 @@ from .._reliability.limits import LimitsStore, open_store
 from .._reliability.policy import RetryPolicy
 from .._secrets import Secret
 from .._soap.protocol import Protocol, Request, protocol_for
+from .._soap.spec import OPERATIONS
 from .plan import CallPlan, Plan
 from .settings import client_settings, env_arguments, wrap_secret
 
 __all__ = ["OPERATIONS", "ClientCore", "TimeArg"]
-
-#: The public operations, in the order of the service's documentation.
-OPERATIONS = (
-    "send_sms",
-    "send_sms2",
-    "get_sms_cost",
-    "get_sms_cost2",
-    "get_status",
-    "get_status2",
-    "get_balance",
-)
 
 #: What ``time=`` takes: a service-format string, 0, an aware datetime, a timedelta, or an hour window.
 TimeArg = str | int | datetime | timedelta | tuple[int, int] | None
