@@ -37,11 +37,15 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: Co
 def test_each_line_checked_once_and_each_query_encoded_once(
     bulk_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """250 items in 5 batches, one batch retried: 250 line checks, 5 list encodings, no decoding."""
+    """250 items in 5 batches, one batch retried: 250 line checks, 5 list encodings, no decoding,
+    no envelope serialised by zeep."""
     calls: Counter[str] = Counter()
     _counting(monkeypatch, listmsg, "normalise_recipients", calls)
     _counting(monkeypatch, query, "encode_value", calls)
     _counting(monkeypatch, arguments, "php_parse_str", calls)
+    from smsc_soap._soap.protocol import Protocol
+
+    _counting(monkeypatch, Protocol, "_zeep_build", calls)
     # The first send is lost before the service sees it: reconciled by status, then sent again.
     bulk_server.inject(FaultPlan("drop_connection", operations={"send_sms2"}))
     items = _items(250)
@@ -53,6 +57,9 @@ def test_each_line_checked_once_and_each_query_encoded_once(
     assert calls["normalise_recipients"] == 250
     assert calls["list encoded"] == 5
     assert calls["list decoded"] == 0
+    assert (
+        calls["_zeep_build"] == 0
+    )  # every batch (a prepared query) goes through the compiled writer
     delivered = Counter((m.phones[0], m.text) for m in bulk_server.messages)
     assert delivered == Counter(items)
 
