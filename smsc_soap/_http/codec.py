@@ -34,6 +34,7 @@ MAX_INTERIM = 10
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _STATUS = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_LENGTH = re.compile(r"[0-9]{1,18}")
 # Field values: visible characters, spaces, tabs and obs-text; no CR, LF or NUL.
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_REQUEST_TEXT = re.compile(r"[\x00-\x1f\x7f]")
@@ -94,7 +95,7 @@ def format_request_prefix(target: str, host: str, headers: Mapping[str, str]) ->
 
 
 # Parser states.
-_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _CLOSE, _DONE = range(8)
+_HEAD, _BY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _CLOSE, _DONE = range(8)
 
 
 class ResponseParser:
@@ -214,10 +215,10 @@ class ResponseParser:
             return
         if length is not None:
             values = {v.strip() for v in length.split(",")}
-            if len(values) != 1 or not (value := values.pop()).isdigit() or len(value) > 18:
+            if len(values) != 1 or not _LENGTH.fullmatch(value := values.pop()):
                 raise MalformedResponse(f"invalid Content-Length {length[:40]!r}")
             self._remaining = int(value)
-            self._state, self.keep_alive = _LENGTH, keep
+            self._state, self.keep_alive = _BY_LENGTH, keep
             if self._remaining == 0:
                 self._state, self.done = _DONE, True
             return
@@ -235,7 +236,7 @@ class ResponseParser:
             buf = self._buf
             if state == _DONE:
                 break
-            if state == _LENGTH:
+            if state == _BY_LENGTH:
                 if buf:
                     take = min(self._remaining, len(buf))
                     out.append(bytes(buf[:take]))
