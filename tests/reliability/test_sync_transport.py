@@ -97,6 +97,31 @@ def test_building_a_client_imports_no_http_stack() -> None:
     assert out.strip() == "[]"
 
 
+def test_a_call_over_http_imports_no_http_library() -> None:
+    """The socket path: a whole call to an http:// endpoint imports neither urllib3, requests,
+    http.client nor ssl (nor email's parser, which http.client reads headers with)."""
+    import subprocess
+    import sys
+
+    from tests.helpers.raw_server import RawServer, ok_reply, respond
+
+    with RawServer(respond(ok_reply("get_balance"))) as server:
+        code = (
+            "import sys, smsc_soap\n"
+            f"c = smsc_soap.SoapSmsc('alex', 'pw', endpoint={server.url!r}, mirrors=[])\n"
+            "print(c.get_balance().balance)\n"
+            "c.close()\n"
+            "names = ('requests', 'urllib3', 'ssl', 'httpx', 'http.client', 'email.parser')\n"
+            "print(sorted(m for m in names if m in sys.modules))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["100.50", "[]"], done.stdout
+    assert server.bodies, "the call reached the server"
+
+
 class _ConnectProxy:
     """A CONNECT-only HTTP proxy on 127.0.0.1 that tunnels bytes and records what it saw in clear."""
 
