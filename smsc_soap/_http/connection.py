@@ -73,6 +73,9 @@ class Connection:
 
     def is_dropped(self) -> bool:
         """True when the idle socket is readable (closed by the peer, or junk): never send on it."""
+        pending = getattr(self.sock, "pending", None)  # TLS: bytes already decrypted, unread
+        if pending is not None and pending():
+            return True
         try:
             poller = select.poll()
             poller.register(self.sock, _POLLIN_OR_WORSE)
