@@ -288,7 +288,15 @@ class SyncTransport:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        host_header = f"[{host}]" if ":" in host else host
+        if not host.isascii():
+            try:  # an internationalised name: its ASCII form, as the DNS and TLS layers use
+                host_header = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise SmscConnectError(
+                    f"invalid host name in URL ({url[:100]!r})", retry_safe=False
+                ) from None
+        else:
+            host_header = f"[{host}]" if ":" in host else host
         if parts.port is not None and parts.port != (443 if scheme == "https" else 80):
             host_header += f":{parts.port}"
         return _Direct(pool, target, host_header)

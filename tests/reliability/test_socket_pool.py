@@ -130,6 +130,52 @@ def test_close_delimited_reply(transport: SyncTransport) -> None:
     assert server.accepted == 2
 
 
+def test_interim_replies_are_skipped(transport: SyncTransport) -> None:
+    """100 Continue and 103 Early Hints before the reply: skipped, the final reply read and reused."""
+    reply = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + OK_KEEP
+    with RawServer(keep_alive(reply)) as server:
+        assert post(transport, server.url) == BODY
+        assert post(transport, server.url) == BODY
+    assert server.accepted == 1
+
+
+def test_reply_dribbled_byte_by_byte(transport: SyncTransport) -> None:
+    """A reply written one byte per write (head and body): read whole, as if it came at once."""
+
+    def dribble(conn: Conn) -> None:
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(len(OK_KEEP)):
+            conn.sock.sendall(OK_KEEP[i : i + 1])
+
+    dribble.keep_alive = True  # type: ignore[attr-defined]
+    with RawServer(dribble) as server:
+        assert post(transport, server.url) == BODY
+        assert post(transport, server.url) == BODY
+    assert server.accepted == 1
+
+
+@pytest.mark.parametrize("failure", ["read-timeout", "redirect", "garbage", "short-body"])
+def test_a_failed_reply_never_leaves_its_connection_for_reuse(failure: str) -> None:
+    """After a read timeout, a refused reply (3xx, body unread), garbage or a short body, the next call
+    opens a new connection: the failed one is closed, never read from again."""
+    first: Behaviour = {
+        "read-timeout": keep_alive(OK_KEEP, delay=1.0),
+        "redirect": keep_alive(b"HTTP/1.1 307 X\r\nLocation: /y\r\nContent-Length: 5\r\n\r\nhello"),
+        "garbage": keep_alive(b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n" + OK_KEEP),
+        "short-body": keep_alive(b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n" + BODY),
+    }[failure]
+    transport = SyncTransport(TransportConfig(read_timeout=0.3, deadline=10))
+    try:
+        with RawServer(first, keep_alive(OK_KEEP)) as server:
+            with pytest.raises(SmscTransportError) as caught:
+                post(transport, server.url, seconds=0.6 if failure == "short-body" else 5)
+            assert caught.value.delivery is Delivery.UNKNOWN, repr(caught.value)
+            assert post(transport, server.url) == BODY
+    finally:
+        transport.close()
+    assert server.accepted == 2 and len(server.bodies) == 2
+
+
 @pytest.mark.parametrize("framing", ["declared", "chunked", "close-delimited"])
 def test_reply_over_the_size_limit(framing: str) -> None:
     """Over max_response_bytes: SmscResponseTooLargeError (UNKNOWN), the connection not reused."""
@@ -336,3 +382,24 @@ def test_tls_handshake_never_answered_is_not_sent() -> None:
     finally:
         listener.close()
     assert caught.value.delivery is Delivery.NOT_SENT
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "target"),
+    [
+        ("https://smsc.ru/sys/soap.php", "smsc.ru", "/sys/soap.php"),
+        ("https://smsc.ru:443/sys/soap.php", "smsc.ru", "/sys/soap.php"),
+        ("https://smsc.ru:8443/s?a=1", "smsc.ru:8443", "/s?a=1"),
+        ("http://[::1]:8080", "[::1]:8080", "/"),
+        ("https://смс.рф/sys/soap.php", "xn--l1ajb.xn--p1ai", "/sys/soap.php"),
+    ],
+)
+def test_request_line_and_host(url: str, host: str, target: str) -> None:
+    """The request target and Host value a direct endpoint is posted with (no connection made)."""
+    transport = SyncTransport(TransportConfig())
+    try:
+        prefix = transport._route(url).prefix({"SOAPAction": '"a"'})  # type: ignore[union-attr]
+    finally:
+        transport.close()
+    lines = prefix.decode("ascii").split("\r\n")
+    assert lines[0] == f"POST {target} HTTP/1.1" and lines[1] == f"Host: {host}"
