@@ -111,10 +111,8 @@ class Connection:
                 self._write(
                     prefix + b"Content-Length: %d\r\n\r\n" % len(envelope) + envelope.reveal()
                 )
-                return self._read_reply(url, cfg, deadline_at)
-            except (
-                SmscError
-            ):  # a mapped failure, or a refused reply (redirect, compressed, too large)
+                reply, reusable = self._read_reply(url, cfg, deadline_at)
+            except SmscError:  # mapped, or a refused reply (redirect, compressed, too large)
                 raise
             except HttpCodecError as exc:
                 error = SmscTransportError(
@@ -123,9 +121,13 @@ class Connection:
                 )
             except Exception as exc:  # mapped below, outside the handler: no raw cause is chained
                 error = _after_write(exc)
-            raise past_deadline(error, deadline_at, cfg.deadline)
+            if error is not None:
+                raise past_deadline(error, deadline_at, cfg.deadline)
         finally:
             WATCHDOG.disarm(token)
+        # Disarmed before the deadline, the watchdog never took this socket; at or after it, it may be
+        # shutting the socket down right now: not reused.
+        return reply, reusable and time.monotonic() < deadline_at
 
     def _read_reply(
         self, url: str, cfg: TransportConfig, deadline_at: float
