@@ -289,7 +289,7 @@ def test_no_free_connection_in_time_is_not_sent() -> None:
 def test_close_racing_a_call_opens_nothing() -> None:
     """A call waiting for a pooled connection when close() comes: ClientClosedError, nothing opened."""
     transport = SyncTransport(TransportConfig(max_connections=1, deadline=10))
-    slow = keep_alive(OK_KEEP, delay=0.5)
+    slow = keep_alive(OK_KEEP, delay=2.0)  # holds the one connection well past close()
     outcome: list[BaseException] = []
 
     def second() -> None:
