@@ -416,3 +416,94 @@ def test_the_summary_equals_the_journal_totals(
     assert summary.invalid == invalid == 2
     assert summary.sent == in_sent - refused == len(bulk_server.messages) == 248
     assert summary.complete and summary.failed_total == invalid + refused
+
+
+_KILLED_AT_FLUSH = """
+import os, signal, sys
+from smsc_soap import SoapSmsc
+from smsc_soap._bulk.ledger import Ledger
+from smsc_soap._bulk.session import send_bulk
+
+def killed(self):  # the run is over, its last outcomes still wait: the process dies here
+    os.kill(os.getpid(), signal.SIGKILL)
+
+Ledger.flush = killed
+url, journal, login, password = sys.argv[1:]
+items = [(f"7912{i:07d}", f"Здравствуйте, Имя{i}!") for i in range(300)]
+with SoapSmsc(login, password, endpoint=url) as client:
+    send_bulk(client, items, journal=journal, batch_size=10, concurrency=6)
+"""
+
+
+@pytest.mark.slow
+def test_a_process_killed_before_its_last_outcomes_are_committed_resumes_exactly_once(
+    bulk_server: EmulatorServer, tmp_path: Path
+) -> None:
+    """SIGKILL in a real process at the final flush: its last outcomes never reached the disk, and
+    the resume (after the duplicate window) reconciles them by status, sending nothing twice."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.cli.helpers import cli_env
+
+    journal = tmp_path / "run.db"
+    script = tmp_path / "killed.py"
+    script.write_text(_KILLED_AT_FLUSH, encoding="utf-8")
+    killed = subprocess.run(
+        [sys.executable, str(script), bulk_server.url, str(journal), BULK_LOGIN, BULK_PSW],
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    items = _items(300)
+    _exactly_once(bulk_server, items)
+    lost = _states(journal)["sending"]
+    assert lost >= 1 and _states(journal)["sent"] + lost == 30
+
+    bulk_server.advance(61)
+    sends = sum(r.operation == "send_sms2" for r in bulk_server.requests)
+    summary = _sync(bulk_server, items, journal=journal, resume=True, batch_size=10)
+    assert summary.complete and summary.sent == 300 and summary.reconciled == lost
+    assert sum(r.operation == "send_sms2" for r in bulk_server.requests) == sends
+    _exactly_once(bulk_server, items)
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_outcomes_are_committed_while_a_slow_request_is_still_in_flight(
+    bulk_server: EmulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    driver: str,
+) -> None:
+    """A long tail (one request held by the service) does not keep the other outcomes uncommitted:
+    they are committed within FLUSH_SECONDS (shortened here) while it waits."""
+    import smsc_soap._bulk.async_driver as async_driver
+    from tests.helpers.fakes import wait_until
+
+    monkeypatch.setattr(journal_module, "FLUSH_SECONDS", 0.05)
+    monkeypatch.setattr(async_driver, "FLUSH_SECONDS", 0.05)
+    journal = tmp_path / "run.db"
+    bulk_server.inject(FaultPlan.hold(times=1, operations=["send_sms2"]))  # the first batch's
+    items = _items(50)
+    result: list[BulkSummary] = []
+    run = threading.Thread(
+        target=lambda: result.append(
+            DRIVERS[driver](bulk_server, items, journal=journal, batch_size=10, concurrency=5)
+        )
+    )
+    run.start()
+    try:
+        assert bulk_server.wait_held(1, timeout=60)
+        wait_until(
+            lambda: _states(journal) == Counter({"sent": 4, "sending": 1}),
+            what="the outcomes of the four other batches to be committed",
+        )
+    finally:
+        bulk_server.release()
+        run.join(timeout=60)
+    assert result[0].complete and result[0].sent == 50
+    assert _states(journal) == Counter({"sent": 5})
