@@ -157,18 +157,22 @@ class _AsyncRunner:
             self._start(await self._journal(ledger.reopen, record))
         chunks = session.chunks(items, start)
         ready: list[tuple[list[Line], list[Invalid]]] = []
+        tail: list[Invalid] = []  # invalid items after the last batch
         reading = True
         while True:
             wanted = group_size(session.concurrency - len(self.tasks), len(self.tasks))
             while reading and len(ready) < wanted:
                 chunk = next(chunks, None)
-                if chunk is None or not chunk[0]:
-                    reading = False
-                    if chunk is not None:  # only invalid items after the last batch
-                        await self._journal(ledger.add_invalid, chunk[1])
-                else:
+                if chunk is not None and chunk[0]:
                     ready.append(chunk)
-            if not ready or not await self._room():
+                else:
+                    reading = False
+                    tail = [] if chunk is None else chunk[1]
+            if not ready:
+                if tail:  # after every batch before them
+                    await self._journal(ledger.add_invalid, tail)
+                return
+            if not await self._room():
                 return
             taken = 1
             while taken < len(ready) and not self.slots.locked():

@@ -9,8 +9,8 @@ held; everything else is in the journal.
 Every batch is committed to the :class:`~smsc_soap._bulk.journal.Journal` before its request can leave, and its
 outcome after. Commits are grouped: the driver opens as many batches as it has free slots (at most
 :data:`OPEN_AT_ONCE`) in one commit, and an outcome is committed with the next commit (or when the run
-ends, is interrupted, or the oldest outcome has waited ``FLUSH_SECONDS``). When the outcome of a send is unknown (a timeout after sending, a dropped connection, or a
-duplicate refusal), the batch is reconciled: ``get_status`` of its id for its first number; found means
+ends, is interrupted, or the oldest outcome has waited ``FLUSH_SECONDS``). When the outcome of a send
+is unknown (a timeout after sending, a dropped connection, or a duplicate refusal), the batch is reconciled: ``get_status`` of its id for its first number; found means
 sent, not found means the identical request is sent again (within 60 s the service's duplicate check
 would also refuse a second copy). ``resume=True`` does the same for every batch a crashed run left
 unfinished, then continues with the items after the last recorded batch. A batch the service refuses
@@ -212,19 +212,20 @@ class _Runner:
                     self._room()
                 chunks = session.chunks(items, start)
                 ready: list[tuple[list[Line], list[Invalid]]] = []
+                tail: list[Invalid] = []  # invalid items after the last batch
                 reading = True
                 while True:
                     self._collect(block=False)
                     wanted = group_size(self._free(), len(self.in_flight))
                     while reading and len(ready) < wanted:
                         chunk = next(chunks, None)
-                        if chunk is None or not chunk[0]:
-                            reading = False
-                            if chunk is not None:  # only invalid items after the last batch
-                                ledger.add_invalid(chunk[1])
-                        else:
+                        if chunk is not None and chunk[0]:
                             ready.append(chunk)
+                        else:
+                            reading = False
+                            tail = [] if chunk is None else chunk[1]
                     if not ready:
+                        ledger.add_invalid(tail)  # after every batch before them
                         break
                     self._room()
                     if session.stop.is_set():
