@@ -39,7 +39,14 @@ from .batcher import (
 from .journal import FLUSH_SECONDS, account_digest
 from .ledger import BulkProgress, BulkSummary
 from .plan import Batch, Outcome, Plan, Send, Sleep, Status, Step, send_args
-from .session import BulkInterrupted, Session, _open_session, _summary, group_size
+from .session import (
+    OPEN_AT_ONCE,
+    BulkInterrupted,
+    Session,
+    _open_session,
+    _summary,
+    group_size,
+)
 
 if TYPE_CHECKING:
     from .._client.async_client import AsyncSoapSmsc
@@ -151,10 +158,17 @@ class _AsyncRunner:
     async def _produce(self, items: Iterable[Item], start: int) -> None:
         session = self.session
         ledger = session.ledger
-        for record in await self._journal(ledger.unfinished):
+        records = await self._journal(ledger.unfinished)  # a previous session's
+        while records:
             if not await self._room():
                 return
-            self._start(await self._journal(ledger.reopen, record))
+            taken = 1
+            while taken < min(len(records), OPEN_AT_ONCE) and not self.slots.locked():
+                await self.slots.acquire()  # a free slot: taken at once
+                taken += 1
+            for batch in await self._journal(ledger.reopen_many, records[:taken]):  # one commit
+                self._start(batch)
+            records = records[taken:]
         chunks = session.chunks(items, start)
         ready: list[tuple[list[Line], list[Invalid]]] = []
         tail: list[Invalid] = []  # invalid items after the last batch

@@ -524,10 +524,15 @@ class Journal:
 
     def mark_attempt(self, seq: int, state: BatchState = "sending") -> None:
         """Count an attempt and put the batch (back) in ``state`` before its request goes out."""
+        self.mark_attempts([seq], state)
+
+    def mark_attempts(self, seqs: Sequence[int], state: BatchState = "sending") -> None:
+        """:meth:`mark_attempt` for several batches (and the deferred outcomes), in one commit."""
         with self._transaction():
-            self._db.execute(
+            now = time.time()
+            self._db.executemany(
                 "UPDATE batch SET attempts = attempts + 1, state = ?, updated = ? WHERE seq = ?",
-                (state, time.time(), seq),
+                [(state, now, seq) for seq in seqs],
             )
 
     def finish(

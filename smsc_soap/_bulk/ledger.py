@@ -254,9 +254,13 @@ class Ledger:
 
     def reopen(self, record: BatchRecord) -> Batch:
         """Mark an unfinished batch as attempted again (committed) and return it, ready to deliver."""
+        return self.reopen_many([record])[0]
+
+    def reopen_many(self, records: Sequence[BatchRecord]) -> list[Batch]:
+        """:meth:`reopen` for several batches, in one commit."""
         with self._lock:
-            self.journal.mark_attempt(record.seq)
-        return batch_from_record(record)
+            self.journal.mark_attempts([record.seq for record in records])
+        return [batch_from_record(record) for record in records]
 
     def resumable(self) -> Iterator[Batch]:
         """Yield the batches a previous session left unfinished, each marked as attempted again."""

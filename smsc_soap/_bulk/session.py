@@ -207,9 +207,15 @@ class _Runner:
         ledger = session.ledger
         with ThreadPoolExecutor(session.concurrency, thread_name_prefix="smsc-bulk") as pool:
             try:
-                for batch in ledger.resumable():
-                    self._submit(pool, batch)
+                records = ledger.unfinished()  # a previous session's: reconciled or sent again
+                while records:
                     self._room()
+                    if session.stop.is_set():
+                        break
+                    take = min(self._free(), OPEN_AT_ONCE)
+                    for batch in ledger.reopen_many(records[:take]):  # one commit
+                        self._submit(pool, batch)
+                    records = records[take:]
                 chunks = session.chunks(items, start)
                 ready: list[tuple[list[Line], list[Invalid]]] = []
                 tail: list[Invalid] = []  # invalid items after the last batch

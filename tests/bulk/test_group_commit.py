@@ -326,11 +326,12 @@ def test_a_crash_before_the_outcomes_are_committed_is_reconciled_on_resume(
     bulk_server: EmulatorServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    commits: list[int],
     driver: str,
 ) -> None:
     """The journal as a crash leaves it just before the final flush: the last outcomes are lost, their
     batches are 'sending'. Resumed after the service's duplicate window, they are found by status:
-    nothing is sent twice."""
+    nothing is sent twice. The resume takes them up in one commit."""
     journal = tmp_path / "run.db"
     crashed: list[Path] = []
     flush = Ledger.flush
@@ -351,10 +352,15 @@ def test_a_crash_before_the_outcomes_are_committed_is_reconciled_on_resume(
 
     bulk_server.advance(61)  # the duplicate check no longer protects: only reconciling does
     sends = sum(r.operation == "send_sms2" for r in bulk_server.requests)
-    summary = DRIVERS[driver](bulk_server, items, journal=crashed[0], resume=True, batch_size=10)
+    before = commits[0]
+    summary = DRIVERS[driver](
+        bulk_server, items, journal=crashed[0], resume=True, batch_size=10, concurrency=14
+    )
     assert summary.complete and summary.sent == 300 and summary.reconciled == lost
     assert sum(r.operation == "send_sms2" for r in bulk_server.requests) == sends
     assert sum(r.operation == "get_status" for r in bulk_server.requests) == lost
+    # At most 6 lost (6 in flight after the last commit): bind, the lost batches marked as attempted again (one commit), their outcomes, close
+    assert commits[0] - before == 4
     _exactly_once(bulk_server, items)
 
 
