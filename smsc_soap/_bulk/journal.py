@@ -462,7 +462,8 @@ class Journal:
         with self._transaction():
             now = time.time()
             for batch in batches:
-                self._add_invalid(batch.get("invalid") or [])
+                if batch.get("invalid"):
+                    self._add_invalid(batch["invalid"])
                 seqs.append(self._insert_batch(batch, now))
         return seqs
 
