@@ -185,7 +185,7 @@ class Ledger:
             request["list"] = "\n".join([line.text for line in lines])
             request["items"] = [line.item for line in lines]
             pairs = [(line.item, line.phones) for line in lines]
-            batch = Batch(0, new_message_id(), request, check_phone(pairs), pairs)
+            batch = Batch(0, new_message_id(), request, check_phone(pairs), pairs, checked=True)
             batches.append(batch)
             rows.append(
                 {
@@ -217,7 +217,9 @@ class Ledger:
             request = {k: v for k, v in batch.request.items() if k not in ("list", "items")}
             request["list"] = "\n".join(texts[offset] for offset in group)
             request["items"] = [item for item, _ in pairs]
-            part = Batch(0, new_message_id(), request, check_phone(pairs), pairs)
+            part = Batch(
+                0, new_message_id(), request, check_phone(pairs), pairs, checked=batch.checked
+            )
             parts.append(part)
             items = request["items"]
             rows.append(
