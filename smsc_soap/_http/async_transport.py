@@ -1,10 +1,16 @@
-"""The asynchronous HTTP layer: the same limits and error mapping as the sync transport, on httpx.
+"""The asynchronous HTTP layer: the same limits and error mapping as the sync transport, on asyncio.
 
 It posts the envelope :class:`~smsc_soap._soap.protocol.Protocol` serialised and returns a
-:class:`~smsc_soap._http.sync_transport.RawReply`: no redirects, identity encoding only, the body streamed raw
-under the size cap, the whole call bounded by the deadline, and every httpx failure mapped to our
-exception tree with what it means for the message. The environment (proxies, CA bundles, .netrc) is
-ignored, as in the sync transport.
+:class:`~smsc_soap._http.types.RawReply`: no redirects, identity encoding only, the body read raw under
+the size cap, the whole call bounded by the deadline, and every failure mapped to our exception tree
+with what it means for the message. The environment (proxies, CA bundles, .netrc) is ignored, as in the
+sync transport. Two paths sit behind the one :class:`AsyncTransport`:
+
+* **direct endpoints** (no proxy): keep-alive asyncio connections of :mod:`.async_connection` (one pool
+  per scheme, host and port) driving the sans-I/O HTTP/1.1 codec of :mod:`.codec`, as the sync
+  transport's sockets do;
+* **proxied endpoints**: an ``httpx.AsyncClient`` (imported only then).
+  ``AsyncTransport(config, sockets=False)`` sends direct endpoints through httpx too (for comparison).
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ import asyncio
 import ssl
 import time
 from collections.abc import Mapping
-
-import httpx
+from typing import TYPE_CHECKING
 
 from .._exceptions import (
+    ClientClosedError,
     Delivery,
     SmscConnectError,
     SmscConnectTimeoutError,
@@ -27,7 +33,9 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
+from .async_connection import AsyncPool
 from .redact import Envelope, forget_locals
+from .sync_transport import Direct, direct_address
 from .types import (
     USER_AGENT,
     RawReply,
@@ -39,43 +47,94 @@ from .types import (
     ssl_context,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = ["AsyncTransport", "map_httpx_error"]
 
 _HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "keep-alive"}
 
 
 class AsyncTransport:
-    """Posts envelopes with an ``httpx.AsyncClient`` within the configured limits.
+    """Posts envelopes within the configured limits, from the tasks of one event loop.
 
-    The httpx client (and its TLS context) is made on the first call, so building an async client is
-    cheap and may happen outside any event loop. Its pooled connections belong to the event loop of
-    that first call; using the transport from another loop is refused.
+    Direct endpoints go over keep-alive asyncio connections (:mod:`.async_connection`), proxied ones
+    over an ``httpx.AsyncClient``; at most ``max_connections`` connections per endpoint. Nothing is
+    opened (and no TLS context made) before the first call, so building an async client is cheap and
+    may happen outside any event loop. Pooled connections belong to the event loop of that first call;
+    using the transport from another loop is refused. ``sockets=False`` sends direct endpoints
+    through httpx as well.
     """
 
-    def __init__(self, config: TransportConfig) -> None:
+    #: Whether direct endpoints use the asyncio connection pools (the default) rather than httpx.
+    use_sockets = True
+
+    def __init__(self, config: TransportConfig, *, sockets: bool | None = None) -> None:
         self.config = config
+        if sockets is not None:
+            self.use_sockets = sockets
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._direct: dict[str, Direct[AsyncPool] | None] = {}
+        self._socket_pools: dict[tuple[str, str, int], AsyncPool] = {}
+        self._context: ssl.SSLContext | None = None
         self.closed = False
 
     def __repr__(self) -> str:
         return f"AsyncTransport(deadline={self.config.deadline}s)"
 
-    def _get_client(self) -> httpx.AsyncClient:
+    def _check_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError(
+                "this AsyncSoapSmsc made its connections in another event loop; "
+                "create one client per event loop"
+            )
+        return loop
+
+    def _get_client(self) -> httpx.AsyncClient:
+        self._check_loop()
         client = self._client
-        if client is not None:
-            if loop is not self._loop:
-                raise RuntimeError(
-                    "this AsyncSoapSmsc made its connections in another event loop; "
-                    "create one client per event loop"
-                )
-            return client
-        client = self._new_client()
-        self._client, self._loop = client, loop
+        if client is None:
+            client = self._client = self._new_client()
         return client
 
+    def _route(self, url: str, loop: asyncio.AbstractEventLoop) -> Direct[AsyncPool] | None:
+        """The direct route of ``url``, or None when httpx posts it (a proxy, or ``sockets=False``)."""
+        try:
+            return self._direct[url]
+        except KeyError:
+            pass
+        if self.closed:
+            # aclose() raced a call past the client's own check: open nothing.
+            raise ClientClosedError("the client is closed; no connection was opened")
+        scheme = url.partition(":")[0].lower()
+        if not self.use_sockets or scheme not in {"http", "https"} or scheme in self.config.proxies:
+            route = None
+        else:
+            host, port, target, host_header = direct_address(url, scheme)
+            if not host:
+                raise SmscConnectError(f"invalid URL ({url[:100]!r})", retry_safe=False)
+            key = (scheme, host, port)
+            pool = self._socket_pools.get(key)
+            if pool is None:
+                context = None
+                if scheme == "https":
+                    if self._context is None:
+                        self._context = ssl_context(self.config.ca_bundle)
+                    context = self._context
+                pool = AsyncPool(scheme, host, port, self.config, context, loop)
+                self._socket_pools[key] = pool
+            route = Direct(pool, target, host_header)
+        if len(self._direct) < 64:  # the primary and its mirrors; never grows unbounded
+            self._direct[url] = route
+        return route
+
     def _new_client(self) -> httpx.AsyncClient:
+        import httpx
+
         cfg = self.config
         size = cfg.max_connections
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
@@ -101,6 +160,12 @@ class AsyncTransport:
         """Close pooled connections; later calls raise ClientClosedError in the client."""
         self.closed = True
         client, self._client = self._client, None
+        pools, self._socket_pools = list(self._socket_pools.values()), {}
+        self._direct = {}
+        for pool in pools:
+            pool.close()
+        if pools:
+            await asyncio.sleep(0)  # let the aborted transports close their sockets
         if client is not None:
             await client.aclose()
 
@@ -131,7 +196,12 @@ class AsyncTransport:
                 delivery=Delivery.NOT_SENT,
                 retry_safe=False,
             )
+        route = self._route(url, self._check_loop())
+        if route is not None:
+            return await self._post_direct(route, url, envelope, headers, deadline_at)
         cfg = self.config
+        import httpx
+
         timeout = httpx.Timeout(
             min(cfg.read_timeout, remaining),
             connect=min(cfg.connect_timeout, remaining),
@@ -154,6 +224,32 @@ class AsyncTransport:
         except Exception as exc:  # mapped below, outside the handler, so no raw cause is chained
             error = map_httpx_error(exc, after_headers=stage.status is not None)
         raise error
+
+    async def _post_direct(
+        self,
+        route: Direct[AsyncPool],
+        url: str,
+        envelope: Envelope,
+        headers: Mapping[str, str],
+        deadline_at: float,
+    ) -> RawReply:
+        prefix = route.prefix(headers)
+        pool = route.pool
+        conn = await pool.acquire(deadline_at)  # NOT_SENT errors only
+        reusable = False
+        try:
+            if deadline_at - time.monotonic() <= 0:
+                reusable = True  # nothing was written on it
+                raise SmscDeadlineExceededError(
+                    "the call's total deadline passed before the request was sent",
+                    delivery=Delivery.NOT_SENT,
+                    retry_safe=False,
+                )
+            reply = await conn.exchange(prefix, envelope, url, self.config, deadline_at)
+            reusable = conn.keep_alive
+            return reply
+        finally:
+            pool.release(conn, reusable)  # closed unless its reply was read whole (or cancelled)
 
     async def _exchange(
         self,
@@ -210,6 +306,8 @@ def map_httpx_error(exc: BaseException, *, after_headers: bool = False) -> SmscT
     connect, no free pooled connection, TLS) are NOT_SENT; anything after the connection was made is
     UNKNOWN.
     """
+    import httpx
+
     chain = exception_chain(exc)
 
     def has(*types: type[BaseException]) -> bool:

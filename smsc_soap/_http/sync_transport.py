@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from .._exceptions import (
@@ -55,7 +55,14 @@ from .watchdog import WATCHDOG
 if TYPE_CHECKING:
     import urllib3
 
-__all__ = ["SyncTransport", "map_urllib3_error", "past_deadline", "read_body"]
+__all__ = [
+    "Direct",
+    "SyncTransport",
+    "direct_address",
+    "map_urllib3_error",
+    "past_deadline",
+    "read_body",
+]
 
 # HTTP/1.1 keeps connections alive without a Connection header; identity: nothing is inflated.
 _BASE_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
@@ -139,12 +146,15 @@ def pool_classes() -> dict[str, Any]:
     return {"http": HTTPPool, "https": HTTPSPool}
 
 
-class _Direct:
+_P = TypeVar("_P")
+
+
+class Direct(Generic[_P]):
     """A direct endpoint: its socket pool, the request target and Host, and the request prefixes."""
 
     __slots__ = ("host", "pool", "prefixes", "target")
 
-    def __init__(self, pool: Pool, target: str, host: str) -> None:
+    def __init__(self, pool: _P, target: str, host: str) -> None:
         self.pool, self.target, self.host = pool, target, host
         #: Per headers mapping the SOAP layer hands in (one per namespace): the request's head but
         #: its Content-Length, formatted and checked once.
@@ -161,6 +171,31 @@ class _Direct:
         if len(self.prefixes) < 16:  # the same few objects call after call; never grows unbounded
             self.prefixes[id(headers)] = (headers, prefix)
         return prefix
+
+
+def direct_address(url: str, scheme: str) -> tuple[str, int, str, str]:
+    """A direct endpoint's host, port, request target and Host header value (SmscConnectError if invalid)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        raise SmscConnectError(f"invalid URL ({url[:100]!r})", retry_safe=False) from None
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    if not host.isascii():
+        try:  # an internationalised name: its ASCII form, as the DNS and TLS layers use
+            host_header = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise SmscConnectError(
+                f"invalid host name in URL ({url[:100]!r})", retry_safe=False
+            ) from None
+    else:
+        host_header = f"[{host}]" if ":" in host else host
+    if parts.port is not None and parts.port != (443 if scheme == "https" else 80):
+        host_header += f":{parts.port}"
+    return host, port, target, host_header
 
 
 class SyncTransport:
@@ -182,7 +217,7 @@ class SyncTransport:
         self._lock = threading.Lock()
         self._managers: dict[str, Any] = {}
         self._pools: dict[str, tuple[Any, str]] = {}
-        self._direct: dict[str, _Direct] = {}
+        self._direct: dict[str, Direct[Pool]] = {}
         self._socket_pools: dict[tuple[str, str, int], Pool] = {}
         self._context: Any = None
         self._pid = os.getpid()
@@ -205,7 +240,7 @@ class SyncTransport:
     def __repr__(self) -> str:
         return f"SyncTransport(deadline={self.config.deadline}s)"
 
-    def _route(self, url: str) -> _Direct | tuple[Any, str]:
+    def _route(self, url: str) -> Direct[Pool] | tuple[Any, str]:
         """The socket route serving a direct ``url``, or urllib3's pool and target for it."""
         direct = self._direct.get(url)
         if direct is not None and self._pid == os.getpid():
@@ -268,13 +303,8 @@ class SyncTransport:
             target += "?" + parts.query
         return manager.connection_from_url(url), target
 
-    def _new_direct(self, url: str, scheme: str) -> _Direct:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        try:
-            port = parts.port or (443 if scheme == "https" else 80)
-        except ValueError:
-            raise SmscConnectError(f"invalid URL ({url[:100]!r})", retry_safe=False) from None
+    def _new_direct(self, url: str, scheme: str) -> Direct[Pool]:
+        host, port, target, host_header = direct_address(url, scheme)
         key = (scheme, host, port)
         pool = self._socket_pools.get(key)
         if pool is None:
@@ -285,21 +315,7 @@ class SyncTransport:
                 context = self._context
             pool = Pool(scheme, host, port, self.config, context)
             self._socket_pools[key] = pool
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        if not host.isascii():
-            try:  # an internationalised name: its ASCII form, as the DNS and TLS layers use
-                host_header = host.encode("idna").decode("ascii")
-            except UnicodeError:
-                raise SmscConnectError(
-                    f"invalid host name in URL ({url[:100]!r})", retry_safe=False
-                ) from None
-        else:
-            host_header = f"[{host}]" if ":" in host else host
-        if parts.port is not None and parts.port != (443 if scheme == "https" else 80):
-            host_header += f":{parts.port}"
-        return _Direct(pool, target, host_header)
+        return Direct(pool, target, host_header)
 
     def close(self) -> None:
         """Close pooled connections; later calls raise ClientClosedError in the client."""
@@ -340,7 +356,7 @@ class SyncTransport:
                 retry_safe=False,
             )
         route = self._route(url)
-        if type(route) is _Direct:
+        if type(route) is Direct:
             return self._post_direct(route, url, envelope, headers, deadline_at)
         cfg = self.config
         pool, target = route  # type: ignore[misc]
@@ -397,7 +413,7 @@ class SyncTransport:
 
     def _post_direct(
         self,
-        route: _Direct,
+        route: Direct[Pool],
         url: str,
         envelope: Envelope,
         headers: Mapping[str, str],
