@@ -78,3 +78,13 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def sentinel_psw() -> str:
     """A password that must never appear anywhere a test can look."""
     return SENTINEL_PSW
+
+
+@pytest.fixture(params=["sockets", "httpx"])
+def async_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on each path of the async transport: its own asyncio connections (the default for
+    direct endpoints) and httpx (what proxied endpoints use)."""
+    from smsc_soap._http.async_transport import AsyncTransport
+
+    monkeypatch.setattr(AsyncTransport, "use_sockets", request.param == "sockets")
+    return str(request.param)

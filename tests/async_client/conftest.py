@@ -31,9 +31,15 @@ def fake_sleep() -> FakeSleep:
     return FakeSleep()
 
 
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    """Which client the scenario runs against."""
+@pytest.fixture(params=["sync", "async", "async-httpx"])
+def kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which client the scenario runs against: "sync" or "async"; the async client runs on both
+    paths of its transport (its own asyncio connections, and httpx as for proxied endpoints)."""
+    if request.param == "async-httpx":
+        from smsc_soap._http.async_transport import AsyncTransport
+
+        monkeypatch.setattr(AsyncTransport, "use_sockets", False)
+        return "async"
     return str(request.param)
 
 

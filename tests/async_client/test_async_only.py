@@ -13,6 +13,9 @@ import smsc_soap as s
 from smsc_soap import AsyncSoapSmsc, SoapSmsc
 from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer, FaultPlan
 
+# Every case runs on both paths of the async transport (asyncio connections, httpx).
+pytestmark = pytest.mark.usefixtures("async_path")
+
 OPERATIONS = [
     "send_sms",
     "send_sms2",

@@ -16,13 +16,17 @@ from tests.helpers.fakes import FakeClock, FakeSleep, PinnedPolicy
 from tests.helpers.secrets import SENTINEL_PSW
 
 
-@pytest.fixture(params=["sockets", "urllib3"])
+@pytest.fixture(params=["sockets", "urllib3-httpx"])
 def sync_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test on each path of the sync transport: its own sockets (the default for direct
-    endpoints) and urllib3 (what proxied endpoints use)."""
+    """Run a test on each path of the transports: their own connections (sockets for the sync
+    transport, asyncio ones for the async transport: the default for direct endpoints), and the HTTP
+    libraries proxied endpoints use (urllib3 for the sync transport, httpx for the async one)."""
+    from smsc_soap._http.async_transport import AsyncTransport
     from smsc_soap._http.sync_transport import SyncTransport
 
-    monkeypatch.setattr(SyncTransport, "use_sockets", request.param == "sockets")
+    own = request.param == "sockets"
+    monkeypatch.setattr(SyncTransport, "use_sockets", own)
+    monkeypatch.setattr(AsyncTransport, "use_sockets", own)
     return str(request.param)
 
 

@@ -57,6 +57,7 @@ def test_sync_probe_interrupted_by_ctrl_c_frees_the_breaker(httpserver: HTTPServ
         assert client.get_balance().balance == 12.5
 
 
+@pytest.mark.usefixtures("async_path")
 def test_async_probe_cancelled_frees_the_breaker(httpserver: HTTPServer) -> None:
     """A cancelled half-open probe of the async client leaves the breaker ready for the next probe."""
     clock = FakeClock()

@@ -308,6 +308,7 @@ def test_environment_ca_is_not_trusted_without_ca_bundle(
     assert isinstance(error, s.SmscTlsError) and server.bodies == []
 
 
+@pytest.mark.usefixtures("async_path")
 def test_the_default_context_is_made_once_and_stays_verifying(
     ca: trustme.CA, make_client: Callable[..., SoapSmsc]
 ) -> None:

@@ -195,6 +195,7 @@ def _async_client(server: RawServer, options: dict[str, Any]) -> AsyncSoapSmsc:
     return AsyncSoapSmsc("alex", SENTINEL_PSW, endpoint=server.url, sleep=no_sleep, **options)
 
 
+@pytest.mark.usefixtures("async_path")
 def test_async_task_cancel(serve: Any) -> None:
     """``task.cancel()`` once the server holds the request: CancelledError, no password in locals."""
     behaviour = Silent()
@@ -215,6 +216,7 @@ def test_async_task_cancel(serve: Any) -> None:
     assert_clean(error, server)
 
 
+@pytest.mark.usefixtures("async_path")
 def test_async_wait_for_timeout(serve: Any) -> None:
     """``asyncio.wait_for`` times the send out: TimeoutError, no password in locals or its chain."""
     server, options = serve(Silent())
@@ -233,7 +235,7 @@ def test_async_wait_for_timeout(serve: Any) -> None:
     assert_clean(error, server)
 
 
-@pytest.mark.usefixtures("sigint_raises")
+@pytest.mark.usefixtures("sigint_raises", "async_path")
 def test_async_ctrl_c(serve: Any) -> None:
     """Ctrl-C under ``asyncio.run``: the runner cancels the send and raises KeyboardInterrupt."""
     server, options = serve(Silent(then=_interrupt_main))
