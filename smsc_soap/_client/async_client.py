@@ -2,7 +2,7 @@
 
 Arguments are checked by the same functions, envelopes built and replies read by the same protocol,
 and retries, reconcile and budgets decided by the same plan, so a result or an error means exactly what
-it means from the sync client. Only the waiting differs: ``await asyncio.sleep`` and httpx.
+it means from the sync client. Only the waiting differs: ``await asyncio.sleep`` and the async transport.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class AsyncSoapSmsc(
             plan.close()
 
     async def _post(self, step: Post) -> RawReply:
-        """One POST; the httpx pool bounds concurrency, a shared store adds its own slots."""
+        """One POST; the transport's pool bounds concurrency, a shared store adds its own slots."""
         operation = step.request.operation
         remaining = step.deadline - self._clock()
         if remaining <= 0:

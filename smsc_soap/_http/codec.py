@@ -1,7 +1,7 @@
 """A sans-I/O HTTP/1.1 codec for one POST and its reply: bytes in, events out, no sockets.
 
-The sync connection layer (:mod:`.connection`) drives it over blocking sockets; an asyncio connection
-could drive the same parser over a stream. It covers what a SOAP client meets: a status line (HTTP/1.0
+The sync connection layer (:mod:`.connection`) drives it over blocking sockets, the async one
+(:mod:`.async_connection`) from an asyncio protocol's callbacks. It covers what a SOAP client meets: a status line (HTTP/1.0
 or 1.1; 1xx interim replies skipped), headers (names lower-cased; malformed lines, obs-fold and a header
 block over :data:`MAX_HEAD_BYTES` refused), then a body framed by Content-Length, chunked transfer
 coding (size lines and trailers bounded) or the closing of the connection. Every refusal is a

@@ -594,3 +594,30 @@ def test_tls_handshake_never_answered_is_not_sent() -> None:
     finally:
         listener.close()
     assert error.delivery is Delivery.NOT_SENT and took < 3
+
+
+def test_an_async_call_over_http_imports_no_http_library() -> None:
+    """The asyncio path: a whole AsyncSoapSmsc call to an http:// endpoint imports neither httpx,
+    httpcore, anyio, h11 nor urllib3 (httpx is imported only for a proxied endpoint)."""
+    import subprocess
+    import sys
+
+    from tests.helpers.raw_server import ok_reply
+
+    with RawServer(respond(ok_reply("get_balance"))) as server:
+        code = (
+            "import asyncio, sys, smsc_soap\n"
+            "async def main():\n"
+            f"    async with smsc_soap.AsyncSoapSmsc('alex', 'pw', endpoint={server.url!r},"
+            " mirrors=[]) as c:\n"
+            "        print((await c.get_balance()).balance)\n"
+            "asyncio.run(main())\n"
+            "names = ('httpx', 'httpcore', 'anyio', 'h11', 'urllib3', 'requests')\n"
+            "print(sorted(m for m in names if m in sys.modules))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["100.50", "[]"], done.stdout
+    assert server.bodies, "the call reached the server"
