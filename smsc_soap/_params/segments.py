@@ -23,6 +23,7 @@ _GSM_BASIC = frozenset(
 )
 # The extension table: each costs the escape septet plus its own.
 _GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
+_GSM_ALL = _GSM_BASIC | _GSM_EXTENSION
 
 _GSM_SINGLE, _GSM_MULTI = 160, 153
 _UCS2_SINGLE, _UCS2_MULTI = 70, 67
@@ -64,14 +65,29 @@ def _pack(widths: list[int], capacity: int) -> tuple[int, int]:
 
 def segments(mes: str) -> Segments:
     """Return how ``mes`` is encoded and into how many SMS parts it splits (0 parts for "")."""
-    encoding, widths = _units(mes)
+    # The common texts are counted without a per-character loop: set look-ups, ``count`` and ``max``
+    # run in C. Only a long text with wide characters (an escape pair or a surrogate pair, which must
+    # not be cut) is packed character by character, by :func:`_pack`.
+    if _GSM_BASIC.issuperset(mes):
+        encoding: Literal["gsm7", "ucs2"] = "gsm7"
+        wide = 0  # characters of two units
+    elif _GSM_ALL.issuperset(mes):
+        encoding = "gsm7"
+        wide = sum(map(mes.count, _GSM_EXTENSION))
+    else:
+        encoding = "ucs2"
+        wide = 0 if max(mes) <= "\uffff" else sum(1 for char in mes if char > "\uffff")
+    length = len(mes) + wide
     single, multi = (_GSM_SINGLE, _GSM_MULTI) if encoding == "gsm7" else (_UCS2_SINGLE, _UCS2_MULTI)
-    length = sum(widths)
     if length == 0:
         return Segments(encoding, 0, 0, single, single)
     if length <= single:
         return Segments(encoding, length, 1, single, single - length)
-    parts, used = _pack(widths, multi)
+    if wide == 0:  # every character is one unit: the parts fill up exactly
+        parts = -(-length // multi)
+        used = length - multi * (parts - 1)
+    else:
+        parts, used = _pack(_units(mes)[1], multi)
     return Segments(encoding, length, parts, multi, multi - used)
 
 
