@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from smsc_soap import Segments, estimate_cost, segments
-from smsc_soap._params.segments import truncate_to_parts
+from smsc_soap._params.segments import count_parts, truncate_to_parts
 
 
 def test_empty_text_takes_no_parts() -> None:
@@ -139,4 +139,6 @@ _TEXT_CHARS = st.one_of(
 @example("a" * 306)
 def test_segments_match_a_character_by_character_count(mes: str) -> None:
     """The fast count gives exactly what counting each character's units and packing gives."""
-    assert segments(mes) == _reference(mes)
+    expected = _reference(mes)
+    assert segments(mes) == expected
+    assert count_parts(mes) == expected.parts
