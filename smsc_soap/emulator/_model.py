@@ -260,7 +260,10 @@ def normalize_phone(raw: str) -> str | None:
 
 def _recipient_list(items: list[str], kind: str | None) -> bool:
     """Whether ``items`` (of the head of a list line) name recipients: the start of a message."""
-    return bool(items) and all(_names_recipient(item, kind) for item in items)
+    for item in items:
+        if not _names_recipient(item, kind):
+            return False
+    return bool(items)
 
 
 def _names_recipient(item: str, kind: str | None) -> bool:
@@ -610,7 +613,8 @@ class Emulator:
             # S:117: numbers and text are separated by a colon or a semicolon, whichever comes first.
             colon, semicolon = line.find(":"), line.find(";")
             cut = semicolon if colon < 0 or 0 <= semicolon < colon else colon
-            items = _split_items(line[:cut]) if cut >= 0 and not prefixed else None
+            phones = line[:cut]
+            items = _split_items(phones) if cut >= 0 and not prefixed else None
             starts = prefixed or (items is not None and _recipient_list(items, kind))
             if multiline and lines and not starts:
                 last = lines[-1]
@@ -623,7 +627,7 @@ class Emulator:
             mes = line[cut + 1 :]
             if not multiline:
                 mes = mes.replace("\\n", "\n")
-            lines.append((line_sender, line_tz, line[:cut], mes, items))
+            lines.append((line_sender, line_tz, phones, mes, items))
         if not lines:
             raise BadParameters("list is empty")
         return lines
