@@ -40,9 +40,9 @@ Side = tuple[Callable[[int], None], Callable[[], None]]
 class CannedServer:
     """The canned SOAP server in a child process; its URL is known once started."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency_ms: int = 0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_canned_server.py")],
+            [sys.executable, str(HERE / "_canned_server.py"), str(latency_ms)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -256,6 +256,22 @@ def test_writer_hands_zeep_what_it_does_not_cover(operation: str) -> None:
         assert isinstance(_zeep_or_error(protocol, operation, partial), type)
 
 
+def test_prepared_query_is_written_by_the_compiled_writer_as_zeep_writes_it() -> None:
+    """A prepared query (a str subclass, what bulk sends) is compiled, byte-identical to zeep's bytes."""
+    from smsc_soap._params.query import prepare_query
+
+    protocol = _protocol()
+    prepared = prepare_query(
+        {"cost": "3", "list": "79120000001:a&b <c> 100%\n79120000002:Привет, \u043c\u0438\u0440"},
+        "send_sms2",
+    )
+    values = {"phones": "", "mes": "", "id": "b1", "query": prepared}
+    written = protocol.writer("send_sms2").write(values)
+    assert written is not None
+    assert written == protocol.zeep_envelope("send_sms2", values)
+    assert written == protocol.writer("send_sms2").write({**values, "query": str(prepared)})
+
+
 def test_credentials_that_repeat_a_field_are_zeeps_to_refuse() -> None:
     """A name both in the credentials and the fields is refused as zeep refuses it."""
     with pytest.raises(TypeError):

@@ -17,6 +17,7 @@ pass ``""`` for both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -26,9 +27,14 @@ from .text import check_text
 from .timefmt import format_tz
 from .validation import MAX_MES, check_sender
 
-__all__ = ["ListMessage", "encode_line", "encode_list"]
+__all__ = ["ListMessage", "encode_line", "encode_list", "plain_line"]
 
 _SENDER_FORBIDDEN = frozenset(",|:;")
+#: One phone number the full check would keep as it is: 7-15 digits, a ``+`` only before a non-zero.
+_PLAIN_PHONE = re.compile(r"(?:\+[1-9][0-9]{6,14}|[0-9]{7,15})\Z")
+#: A text the full check would keep as it is: no control character (no newline, no CR, no tab), no
+#: backslash, no lone surrogate, no U+FFFE/U+FFFF.
+_PLAIN_MES = re.compile("[^\x00-\x1f\\\\\ud800-\udfff\ufffe\uffff]+\\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +47,45 @@ class ListMessage:
     tz: int | None = None
 
 
+def plain_line(item: object, kind: str | None = None) -> tuple[str, str] | None:
+    """``(phone, mes)`` when ``item`` is the common case the full check would pass unchanged, else None.
+
+    The common case: a ``(phone, mes)`` tuple (or a ListMessage without sender and tz) of one plain
+    phone number and a one-line text without backslashes or control characters, up to ``MAX_MES``
+    characters and not blank. Its line is ``phone:mes`` whatever ``nl`` is. Anything else (None) goes
+    through the full check, which gives the same line or the error naming the field.
+    """
+    if type(item) is tuple:
+        if len(item) != 2:
+            return None
+        phones, mes = item
+    elif type(item) is ListMessage:
+        if item.sender is not None or item.tz is not None:
+            return None
+        phones, mes = item.phones, item.mes
+    else:
+        return None
+    if (
+        kind != "mail"
+        and type(phones) is str
+        and type(mes) is str
+        and len(mes) <= MAX_MES
+        and _PLAIN_PHONE.match(phones) is not None
+        and _PLAIN_MES.match(mes) is not None
+        and not mes.isspace()
+    ):
+        return phones, mes
+    return None
+
+
 def _line(index: int, item: object, kind: str | None, nl: bool = False) -> str:
+    plain = plain_line(item, kind)
+    if plain is not None:
+        return f"{plain[0]}:{plain[1]}"
+    return _checked_line(index, item, kind, nl)
+
+
+def _checked_line(index: int, item: object, kind: str | None, nl: bool = False) -> str:
     field = f"list[{index}]"
     if isinstance(item, tuple):
         if len(item) not in (2, 3, 4):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 from .._exceptions import SmscValidationError
 from .text import check_text
@@ -20,6 +20,7 @@ __all__ = [
     "PreparedQuery",
     "QueryValue",
     "encode_query",
+    "form_quote",
     "php_parse_str",
     "prepare_query",
     "reserved_keys",
@@ -37,6 +38,23 @@ _RESERVED_BY_OPERATION = {
     "get_sms_cost2": frozenset({"phones", "mes"}),
     "get_status2": frozenset({"phone", "id", "all"}),
 }
+
+
+#: What each byte becomes in a form-urlencoded value: unreserved ASCII as is, space ``+``, others ``%XX``.
+_FORM_BYTES = [
+    chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "_.-~") else f"%{b:02X}"
+    for b in range(256)
+]
+_FORM_BYTES[0x20] = "+"
+
+
+def form_quote(text: str) -> str:
+    """Form-urlencode ``text`` as ``urllib.parse.quote_plus(text, safe="")`` does, in C.
+
+    Its UTF-8 bytes, read as Latin-1 (one character per byte), go through a 256-entry table with
+    ``str.translate``: no Python-level loop per byte, which is what a 10 KB ``list`` costs most.
+    """
+    return text.encode("utf-8").decode("latin-1").translate(_FORM_BYTES)
 
 
 class PreparedQuery(str):
@@ -68,7 +86,7 @@ def prepare_query(
         _check_key(key, reserved)
         values[key] = encode_value(key, value)
     check_query_options(values, operation, None)  # once here, not on every send
-    prepared = PreparedQuery("&".join(f"{k}={quote_plus(v, safe='')}" for k, v in values.items()))
+    prepared = PreparedQuery("&".join(f"{k}={form_quote(v)}" for k, v in values.items()))
     prepared.operation = operation
     prepared.values = values
     prepared.recipients = recipients
@@ -115,7 +133,7 @@ def encode_query(query: Mapping[str, object] | str | None, operation: str) -> st
     pairs = []
     for key, value in query.items():
         _check_key(key, reserved)
-        pairs.append(f"{key}={quote_plus(encode_value(key, value), safe='')}")
+        pairs.append(f"{key}={form_quote(encode_value(key, value))}")
     return "&".join(pairs)
 
 

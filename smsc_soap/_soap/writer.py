@@ -15,7 +15,8 @@ writer and zeep serialises that operation.
 
 What a writer hands back to zeep (``write`` returns ``None``, and the caller serialises with zeep,
 which then writes or raises exactly as before): a name the element does not declare, a required
-element missing, a value that is not ``str``, and text holding characters XML 1.0 cannot carry (control
+element missing, a value that is not a ``str`` (a subclass, such as a prepared query, is written as its
+text), and text holding characters XML 1.0 cannot carry (control
 characters, lone surrogates, U+FFFE/U+FFFF), which lxml refuses.
 """
 
@@ -85,8 +86,12 @@ class EnvelopeWriter:
                 if required:
                     return None
                 continue
-            if type(value) is not str:
+            if not isinstance(value, str):
                 return None
+            if type(value) is not str:
+                value = str.__str__(
+                    value
+                )  # a str subclass (a prepared query) is written as its text
             if _ESCAPED.search(value) is not None:
                 value = escape_text(value)
             if _NOT_XML.search(value) is not None:

@@ -6,18 +6,25 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smsc_soap import SoapSmsc
+from smsc_soap._bulk import batcher
 from smsc_soap._bulk.session import send_bulk
 from smsc_soap._params import arguments, listmsg, query
 from smsc_soap._params.arguments import recipients_of, send_fields
 from smsc_soap._params.query import PreparedQuery, prepare_query
 from smsc_soap.emulator import EmulatorServer, FaultPlan
-from tests.cli.helpers import BULK_LOGIN, BULK_PSW
+from tests.cli.helpers import BULK_LOGIN, BULK_PSW, TEST_SENDER
 
 
-def _items(count: int) -> list[tuple[str, str]]:
-    return [(f"7912{i:07d}", f"Здравствуйте, Имя{i}! A&B=100%") for i in range(count)]
+def _items(count: int) -> list[tuple[str, ...]]:
+    """Plain (phone, mes) pairs; every fifth item has its own sender (the full check's case)."""
+    return [
+        (f"7912{i:07d}", f"Здравствуйте, Имя{i}! A&B=100%", *((TEST_SENDER,) if i % 5 == 0 else ()))
+        for i in range(count)
+    ]
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: Counter[str]) -> None:
@@ -37,11 +44,17 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: Co
 def test_each_line_checked_once_and_each_query_encoded_once(
     bulk_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """250 items in 5 batches, one batch retried: 250 line checks, 5 list encodings, no decoding."""
+    """250 items in 5 batches, one batch retried: 250 line checks, 5 list encodings, no decoding,
+    no envelope serialised by zeep."""
     calls: Counter[str] = Counter()
+    _counting(monkeypatch, batcher, "line_for", calls)
+    _counting(monkeypatch, listmsg, "_checked_line", calls)
     _counting(monkeypatch, listmsg, "normalise_recipients", calls)
     _counting(monkeypatch, query, "encode_value", calls)
     _counting(monkeypatch, arguments, "php_parse_str", calls)
+    from smsc_soap._soap.protocol import Protocol
+
+    _counting(monkeypatch, Protocol, "_zeep_build", calls)
     # The first send is lost before the service sees it: reconciled by status, then sent again.
     bulk_server.inject(FaultPlan("drop_connection", operations={"send_sms2"}))
     items = _items(250)
@@ -50,11 +63,15 @@ def test_each_line_checked_once_and_each_query_encoded_once(
     assert summary.complete and summary.sent == 250
     sends = [r for r in bulk_server.requests if r.operation == "send_sms2"]
     assert len(sends) == 6  # five batches, one of them twice
-    assert calls["normalise_recipients"] == 250
+    assert calls["line_for"] == 250  # each item checked once...
+    assert calls["_checked_line"] == calls["normalise_recipients"] == 50  # fully when not plain
     assert calls["list encoded"] == 5
     assert calls["list decoded"] == 0
+    assert (
+        calls["_zeep_build"] == 0
+    )  # every batch (a prepared query) goes through the compiled writer
     delivered = Counter((m.phones[0], m.text) for m in bulk_server.messages)
-    assert delivered == Counter(items)
+    assert delivered == Counter((item[0], item[1]) for item in items)
 
 
 def test_a_prepared_query_sends_what_the_mapping_would() -> None:
@@ -90,3 +107,64 @@ def test_a_prepared_query_is_still_checked() -> None:
         send_fields(
             "send_sms2", "", "", "id1", None, None, prepare_query({"phones": "1"}, "get_sms_cost2")
         )
+
+
+_PHONE_CHARS = st.sampled_from(list("0123456789+ -()G,;a"))
+_MES_CHARS = st.sampled_from(list("aZ 09,.!&=%+<>яЁ👋\\\t\n\r\x00\x1f\x7f\u00a0\ud800\ufffe"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    phones=st.one_of(
+        st.text(_PHONE_CHARS, max_size=18), st.from_regex(r"\+?[0-9]{5,17}", fullmatch=True)
+    ),
+    mes=st.one_of(st.text(_MES_CHARS, max_size=12), st.text(max_size=30)),
+    kind=st.sampled_from([None, "tg", "any", "mail"]),
+    nl=st.booleans(),
+)
+def test_the_plain_line_fast_path_agrees_with_the_full_check(
+    phones: str, mes: str, kind: str | None, nl: bool
+) -> None:
+    """Where the fast path answers, the full check gives the same line; elsewhere it decides alone."""
+    from smsc_soap import SmscValidationError
+
+    for item in ((phones, mes), listmsg.ListMessage(phones, mes)):
+        plain = listmsg.plain_line(item, kind)
+        try:
+            full: str | None = listmsg._checked_line(0, item, kind, nl)
+        except SmscValidationError:
+            full = None
+        if plain is not None:
+            assert full == f"{plain[0]}:{plain[1]}"
+        if full is not None:
+            assert listmsg.encode_line(0, item, kind, nl) == full
+        else:
+            with pytest.raises(SmscValidationError):
+                listmsg.encode_line(0, item, kind, nl)
+        if kind is None and not nl and full is not None:  # bulk lines: nl off
+            line = batcher.line_for(7, item)
+            assert (line.text, line.mes) == (full, mes)
+            assert ",".join(line.phones) == full.split(":", 1)[0]
+
+
+def test_the_plain_line_fast_path_takes_the_common_case() -> None:
+    """The common shapes are plain; a sender, a tz, a group, several numbers or a newline are not."""
+    assert listmsg.plain_line(("79120000001", "Привет, Имя! 100% & <ok>")) == (
+        "79120000001",
+        "Привет, Имя! 100% & <ok>",
+    )
+    assert listmsg.plain_line(listmsg.ListMessage("+79120000001", "a")) == ("+79120000001", "a")
+    for item in (
+        ("79120000001", "a", "Shop"),
+        listmsg.ListMessage("79120000001", "a", sender="Shop"),
+        ("79120000001,79120000002", "a"),
+        ("G12", "a"),
+        ("+0912000000", "a"),
+        ("79120000001", "a\nb"),
+        ("79120000001", "a\\nb"),
+        ("79120000001", " "),
+        ("79120000001", "x" * 1001),
+        (79120000001, "a"),
+    ):
+        assert listmsg.plain_line(item) is None, item
+    assert listmsg.plain_line(("79120000001", "a"), "mail") is None

@@ -268,6 +268,44 @@ def test_environment_ca_is_not_trusted_without_ca_bundle(
     assert isinstance(error, s.SmscTlsError) and server.bodies == []
 
 
+def test_the_default_context_is_made_once_and_stays_verifying(
+    ca: trustme.CA, make_client: Callable[..., SoapSmsc]
+) -> None:
+    """Clients share one certifi context (made once, ~18 ms); no client loosens it for the others."""
+    import asyncio
+
+    from smsc_soap import AsyncSoapSmsc
+    from smsc_soap._http.types import ssl_context
+
+    shared = ssl_context(None)
+
+    async def async_send(url: str) -> BaseException | None:
+        async with AsyncSoapSmsc("alex", SENTINEL_PSW, endpoint=url, timeout=5) as client:
+            try:
+                await client.send_sms("79991234567", "hi")
+            except s.SmscError as exc:
+                return exc
+        return None
+
+    with RawServer(
+        respond(ok_reply("send_sms")), tls=_tls_server(ca.issue_cert("127.0.0.1"))
+    ) as server:
+        for _ in range(2):
+            _, error = run(lambda: send(make_client(server.url)))
+            assert isinstance(error, s.SmscTlsError), repr(error)
+            assert isinstance(asyncio.run(async_send(server.url)), s.SmscTlsError)
+    assert server.bodies == []
+    assert ssl_context(None) is shared
+    assert shared.verify_mode is ssl.CERT_REQUIRED and shared.check_hostname
+    assert ssl_context(None) is not ssl_context(certifi_where())  # a bundle is read per client
+
+
+def certifi_where() -> str:
+    import certifi
+
+    return str(certifi.where())
+
+
 def test_tls_to_a_plain_port_is_not_sent(make_client: Callable[..., SoapSmsc]) -> None:
     """https:// to a plain HTTP server fails the handshake: typed, NOT_SENT, no body parsed as sent."""
     with RawServer(respond(ok_reply("send_sms"))) as server:
