@@ -823,8 +823,9 @@ class Emulator:
         elif options.kind not in ("tg", "hlr", "ping") and not account.allows_sender(sender):
             return f"sender {sender!r} is not registered", int(DeliveryError.UNREGISTERED_SENDER_ID)
         lowered = line.text.lower()
-        if any(word in lowered for word in self.spam_words):
-            return "the text is refused by the spam filter", int(DeliveryError.SPAM_FILTER)
+        for word in self.spam_words:
+            if word in lowered:
+                return "the text is refused by the spam filter", int(DeliveryError.SPAM_FILTER)
         return None, 0
 
     def _flood_check(self, account: Account, line: _Line, now: float) -> _Line:
@@ -879,7 +880,11 @@ class Emulator:
             options.subject,  # subject
         )
         self._messages.append(message)
-        self._by_id.setdefault((account.login, message_id), []).append(message)
+        key = (account.login, message_id)
+        bucket = self._by_id.get(key)
+        if bucket is None:
+            bucket = self._by_id[key] = []
+        bucket.append(message)
         for listener in self.listeners:
             listener(message)
         if self.max_messages is not None and len(self._messages) > self.max_messages:
