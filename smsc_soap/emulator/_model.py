@@ -232,23 +232,22 @@ def _plain_number(raw: str) -> bool:
     A plain form is 7 to 15 ASCII digits, optionally after a ``+`` when the first digit is not 0. It
     is recognised without the rule's regular expressions; any other item goes through the rule.
     """
-    digits = raw[1:] if raw.startswith("+") else raw
+    if raw.isdigit():
+        return PHONE_MIN_DIGITS <= len(raw) <= PHONE_MAX_DIGITS and raw.isascii()
+    if not raw.startswith("+"):
+        return False
+    digits = raw[1:]
     return (
-        PHONE_MIN_DIGITS <= len(digits) <= PHONE_MAX_DIGITS
+        digits.isdigit()
+        and PHONE_MIN_DIGITS <= len(digits) <= PHONE_MAX_DIGITS
         and digits.isascii()
-        and digits.isdigit()
-        and (len(digits) == len(raw) or digits[0] != "0")
+        and digits[0] != "0"
     )
-
-
-def _number(raw: str) -> str | None:
-    """Return :func:`phone_number` of ``raw`` (a plain number is itself)."""
-    return raw if _plain_number(raw) else phone_number(raw)
 
 
 def normalize_phone(raw: str) -> str | None:
     """Return a number's digits (``8XXXXXXXXXX`` made ``7XXXXXXXXXX``), or None when not a number."""
-    number = _number(raw)
+    number = raw if _plain_number(raw) else phone_number(raw)
     if number is None:
         return None
     if number.startswith("+"):
