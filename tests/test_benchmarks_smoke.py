@@ -34,6 +34,7 @@ def test_benchmarks_run_in_quick_mode() -> None:
         "plain zeep, requests session as ours (trust_env off)",
         "floor: f-string envelope + http.client + lxml",
         "transport alone: SyncTransport.post",
+        "the same on its urllib3 path (proxied endpoints)",
         "14-thread send_sms2 loop",
         "<error> replies",
     ):

@@ -64,7 +64,7 @@ def client(httpserver: HTTPServer) -> Iterator[SoapSmsc]:
 
 
 @pytest.mark.parametrize("cls", FOREIGN, ids=lambda c: f"{c.__module__}.{c.__name__}")
-@pytest.mark.parametrize("stage", ["transport", "parse"])
+@pytest.mark.parametrize("stage", ["transport", "urllib3", "connect", "parse"])
 def test_foreign_exception_is_mapped(
     monkeypatch: pytest.MonkeyPatch,
     httpserver: HTTPServer,
@@ -80,7 +80,15 @@ def test_foreign_exception_is_mapped(
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise _instance(cls)
 
-    if stage == "transport":
+    from smsc_soap._http import connection
+    from smsc_soap._http.sync_transport import SyncTransport
+
+    if stage == "transport":  # the socket path: the request's write fails
+        monkeypatch.setattr(connection.Connection, "_write", boom)
+    elif stage == "connect":  # the socket path: opening the connection fails
+        monkeypatch.setattr(connection, "_open_socket", boom)
+    elif stage == "urllib3":
+        monkeypatch.setattr(SyncTransport, "use_sockets", False)
         monkeypatch.setattr(urllib3.HTTPConnectionPool, "urlopen", boom)
     else:
         monkeypatch.setattr(type(client._protocol), "_parse", boom)

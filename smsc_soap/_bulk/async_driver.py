@@ -7,7 +7,9 @@ per batch, at most ``concurrency`` at a time (a semaphore), on an :class:`AsyncS
 written by one dedicated thread, in order: each commit waits for ``fsync`` (synchronous=FULL), about a
 millisecond on a disk, which inline would stall every reply behind it (measured: 10,000 messages at
 50 ms latency took 0.73 s with inline commits on disk, 0.63 s with the journal in memory). A batch is
-committed as ``sending`` before its task starts.
+committed as ``sending`` before its task starts; as many batches as there are free slots (at most
+``OPEN_AT_ONCE``) share one commit, with the outcomes recorded since the last one. Outcomes wait at most
+``FLUSH_SECONDS`` to be committed, and are committed when the run ends or is interrupted.
 
 Cancellation (``task.cancel()``, ``asyncio.timeout``, Ctrl-C under ``asyncio.run``) cancels the
 requests in flight and re-raises once the journal thread is idle: their batches stay ``sending`` in
@@ -21,16 +23,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._exceptions import SmscError
-from .batcher import DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_MAX_BATCH_CHARS, Item
-from .journal import account_digest
+from .batcher import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_BATCH_CHARS,
+    Invalid,
+    Item,
+    Line,
+)
+from .journal import FLUSH_SECONDS, account_digest
 from .ledger import BulkProgress, BulkSummary
 from .plan import Batch, Outcome, Plan, Send, Sleep, Status, Step, send_args
-from .session import BulkInterrupted, Session, _open_session, _summary
+from .session import (
+    OPEN_AT_ONCE,
+    BulkInterrupted,
+    Session,
+    _open_session,
+    _summary,
+    group_size,
+)
 
 if TYPE_CHECKING:
     from .._client.async_client import AsyncSoapSmsc
@@ -54,6 +70,7 @@ class _AsyncRunner:
         self.tasks: set[asyncio.Task[None]] = set()
         self.failure: BaseException | None = None
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="smsc-bulk-journal")
+        self.flush_timer: asyncio.TimerHandle | None = None
 
     async def _journal(self, call: Callable[..., T], *args: Any) -> T:
         """Run one journal call on the journal thread; it completes even if this task is cancelled."""
@@ -96,6 +113,7 @@ class _AsyncRunner:
         try:
             outcome = await self._deliver(batch)
             failed_items = await self._journal(ledger.write, batch, outcome)
+            self._flush_later()
             ledger.count(batch, outcome, failed_items)
         except asyncio.CancelledError:
             raise  # unless its outcome was already written, the batch stays 'sending': resume reconciles
@@ -105,6 +123,15 @@ class _AsyncRunner:
             self.session.stop.set()
         finally:
             self.slots.release()
+
+    def _flush_later(self) -> None:
+        """Commit the deferred outcomes within ``FLUSH_SECONDS``, whatever else happens meanwhile."""
+        if self.flush_timer is None:
+            self.flush_timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        self.flush_timer = None
+        self.writer.submit(self.session.ledger.flush)  # after the journal calls queued before it
 
     def _start(self, batch: Batch) -> None:
         task = asyncio.create_task(self._batch_task(batch), name=f"smsc-bulk-{batch.seq}")
@@ -131,22 +158,49 @@ class _AsyncRunner:
     async def _produce(self, items: Iterable[Item], start: int) -> None:
         session = self.session
         ledger = session.ledger
-        for record in await self._journal(ledger.unfinished):
+        records = await self._journal(ledger.unfinished)  # a previous session's
+        while records:
             if not await self._room():
                 return
-            self._start(await self._journal(ledger.reopen, record))
-        for lines, invalid in session.chunks(items, start):
-            if not lines:
-                await self._journal(ledger.add_invalid, invalid)
+            taken = 1
+            while taken < min(len(records), OPEN_AT_ONCE) and not self.slots.locked():
+                await self.slots.acquire()  # a free slot: taken at once
+                taken += 1
+            for batch in await self._journal(ledger.reopen_many, records[:taken]):  # one commit
+                self._start(batch)
+            records = records[taken:]
+        chunks = session.chunks(items, start)
+        ready: list[tuple[list[Line], list[Invalid]]] = []
+        tail: list[Invalid] = []  # invalid items after the last batch
+        reading = True
+        while True:
+            wanted = group_size(session.concurrency - len(self.tasks), len(self.tasks))
+            while reading and len(ready) < wanted:
+                chunk = next(chunks, None)
+                if chunk is not None and chunk[0]:
+                    ready.append(chunk)
+                else:
+                    reading = False
+                    tail = [] if chunk is None else chunk[1]
+            if not ready:
+                if tail:  # after every batch before them
+                    await self._journal(ledger.add_invalid, tail)
                 return
             if not await self._room():
                 return
-            # Committed as 'sending' before its request can leave.
-            self._start(await self._journal(ledger.open_batch, lines, invalid))
+            taken = 1
+            while taken < len(ready) and not self.slots.locked():
+                await self.slots.acquire()  # a free slot: taken at once
+                taken += 1
+            group, ready = ready[:taken], ready[taken:]
+            # Committed as 'sending', in one commit, before any of their requests can leave.
+            for batch in await self._journal(ledger.open_batches, group):
+                self._start(batch)
 
     async def run(self, items: Iterable[Item], start: int) -> None:
         """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time."""
         session = self.session
+        flushed: Future[None] | None = None
         try:
             await self._produce(items, start)
             await self._drain()
@@ -163,11 +217,16 @@ class _AsyncRunner:
             await self._drain()
             raise
         finally:
-            # A journal call of a cancelled task may still be running: let it finish before the
-            # journal is closed (at most one commit).
+            # A journal call of a cancelled task may still be running: let it finish, then commit
+            # the deferred outcomes, before the journal is closed.
+            if self.flush_timer is not None:
+                self.flush_timer.cancel()
+                self.flush_timer = None
+            flushed = self.writer.submit(session.ledger.flush)
             self.writer.shutdown(wait=True)
         if self.failure is not None:
             raise self.failure
+        flushed.result()  # interrupted, a failed flush is tried again when the journal closes
 
 
 async def send_bulk_async(

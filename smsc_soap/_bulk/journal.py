@@ -2,7 +2,14 @@
 
 A batch row is created in state ``sending`` and committed before its request can leave the process, so
 after a crash every batch that might have reached the service is in the journal, and every input item
-after the last batch's ``end_item`` was never sent. Batch states:
+after the last batch's ``end_item`` was never sent. Several batches may be opened in one commit.
+
+An outcome need not be durable at once: a batch whose outcome is lost in a crash is still ``sending``, and
+a resume reconciles it by status, exactly as after a crash mid-send. So an outcome written with
+``defer=True`` (and its per-number failures) waits in memory and is committed with the next write that
+must be durable (a batch opened, a split, an attempt), or by :meth:`Journal.flush`: when
+:data:`FLUSH_OUTCOMES` outcomes wait, when the oldest has waited :data:`FLUSH_SECONDS`, before the journal
+is read (totals, unfinished batches) and when it is closed. Batch states:
 
 ``sending``  written, the request may or may not have reached the service (reconcile before resending)
 ``sent``     the service accepted it (or ``get_status`` found it: ``reconciled``)
@@ -40,6 +47,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 __all__ = [
+    "FLUSH_OUTCOMES",
+    "FLUSH_SECONDS",
     "BatchRecord",
     "Failure",
     "Journal",
@@ -50,6 +59,23 @@ __all__ = [
 ]
 
 BatchState = Literal["sending", "sent", "failed", "held", "split"]
+
+#: Deferred outcomes are committed once this many wait...
+FLUSH_OUTCOMES = 64
+#: ...or once the oldest has waited this many seconds (checked at each write and by the drivers).
+FLUSH_SECONDS = 1.0
+
+_FINISH_SQL = (
+    "UPDATE batch SET state = ?, parts = ?, cost = ?, balance = ?, reconciled = ?, error_class = ?,"
+    " error_code = ?, error = ?, updated = ? WHERE seq = ?"
+)
+_ITEM_ERROR_SQL = (
+    "INSERT OR IGNORE INTO item_error (item, phone, seq, reason, detail) VALUES (?, ?, ?, ?, ?)"
+)
+_ADD_BATCH_SQL = (
+    "INSERT INTO batch (message_id, first_item, end_item, messages, check_phone, request, state,"
+    " updated) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)"
+)
 
 _SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -216,13 +242,26 @@ class BatchRecord:
 
 
 class Journal:
-    """A bulk run's journal in one SQLite file (WAL, synchronous=FULL: a commit survives a crash)."""
+    """A bulk run's journal in one SQLite file (WAL, synchronous=FULL: a commit survives a crash).
 
-    def __init__(self, path: str | Path, *, resume: bool = False) -> None:
+    ``clock`` (monotonic seconds) times how long deferred outcomes have waited.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        resume: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = Path(path)
         self._lock_handle: BinaryIO | None = None
         self._bound = False
         self._usable = False
+        self._clock = clock
+        # Deferred outcomes: (finish row, item_error rows), committed with the next transaction.
+        self._pending: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = []
+        self._pending_since = 0.0
         if resume:
             _check_file(self.path)
         else:
@@ -348,9 +387,12 @@ class Journal:
         try:
             crashed = self._usable and self._wal_at_open and self.get_meta("closed") == "0"
             if bound or crashed:
-                self.set_meta("closed", "1")
+                with self._transaction():  # the deferred outcomes, then the mark, in one commit
+                    self.set_meta("closed", "1")
                 self._checkpoint()
                 self._db.execute("PRAGMA journal_mode=DELETE").fetchall()
+            elif self._pending:
+                self.flush()
         except sqlite3.Error:  # another reader holds it: the -wal file stays, nothing is lost
             pass
         finally:
@@ -379,6 +421,7 @@ class Journal:
 
     def is_new(self) -> bool:
         """Whether no batch and no item has been recorded yet."""
+        self.flush()
         batches = self._db.execute("SELECT COUNT(*) FROM batch").fetchone()[0]
         items = self._db.execute("SELECT COUNT(*) FROM item_error").fetchone()[0]
         return batches == 0 and items == 0 and self.get_meta("run_key") is None
@@ -397,22 +440,47 @@ class Journal:
         invalid: list[tuple[int, str, str]],
     ) -> int:
         """Record a batch in state ``sending`` (and the invalid items before it) in one commit."""
+        batch = {
+            "message_id": message_id,
+            "first_item": first_item,
+            "end_item": end_item,
+            "messages": messages,
+            "check_phone": check_phone,
+            "request": request,
+            "invalid": invalid,
+        }
+        return self.add_batches([batch])[0]
+
+    def add_batches(self, batches: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Record batches in state ``sending`` (each after the invalid items before it) in one commit,
+        with the deferred outcomes; return their sequence numbers, in order.
+
+        Each maps the arguments of :meth:`add_batch` (``invalid`` optional). When this returns, every
+        one of them is durable: their requests may leave.
+        """
+        seqs: list[int] = []
         with self._transaction():
-            self._add_invalid(invalid)
-            cursor = self._db.execute(
-                "INSERT INTO batch (message_id, first_item, end_item, messages, check_phone, request,"
-                " state, updated) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)",
-                (
-                    message_id,
-                    first_item,
-                    end_item,
-                    messages,
-                    check_phone,
-                    json.dumps(request, ensure_ascii=False, separators=(",", ":")),
-                    time.time(),
-                ),
-            )
-            seq = cursor.lastrowid
+            now = time.time()
+            for batch in batches:
+                if batch.get("invalid"):
+                    self._add_invalid(batch["invalid"])
+                seqs.append(self._insert_batch(batch, now))
+        return seqs
+
+    def _insert_batch(self, batch: Mapping[str, Any], now: float) -> int:
+        cursor = self._db.execute(
+            _ADD_BATCH_SQL,
+            (
+                batch["message_id"],
+                batch["first_item"],
+                batch["end_item"],
+                batch["messages"],
+                batch["check_phone"],
+                json.dumps(batch["request"], ensure_ascii=False, separators=(",", ":")),
+                now,
+            ),
+        )
+        seq = cursor.lastrowid
         assert seq is not None
         return seq
 
@@ -452,30 +520,20 @@ class Journal:
                 " updated = ? WHERE seq = ?",
                 (error_class, error_code, error, now, seq),
             )
-            for part in parts:
-                cursor = self._db.execute(
-                    "INSERT INTO batch (message_id, first_item, end_item, messages, check_phone,"
-                    " request, state, updated) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)",
-                    (
-                        part["message_id"],
-                        part["first_item"],
-                        part["end_item"],
-                        part["messages"],
-                        part["check_phone"],
-                        json.dumps(part["request"], ensure_ascii=False, separators=(",", ":")),
-                        now,
-                    ),
-                )
-                assert cursor.lastrowid is not None
-                seqs.append(cursor.lastrowid)
+            seqs = [self._insert_batch(part, now) for part in parts]
         return seqs
 
     def mark_attempt(self, seq: int, state: BatchState = "sending") -> None:
         """Count an attempt and put the batch (back) in ``state`` before its request goes out."""
+        self.mark_attempts([seq], state)
+
+    def mark_attempts(self, seqs: Sequence[int], state: BatchState = "sending") -> None:
+        """:meth:`mark_attempt` for several batches (and the deferred outcomes), in one commit."""
         with self._transaction():
-            self._db.execute(
+            now = time.time()
+            self._db.executemany(
                 "UPDATE batch SET attempts = attempts + 1, state = ?, updated = ? WHERE seq = ?",
-                (state, time.time(), seq),
+                [(state, now, seq) for seq in seqs],
             )
 
     def finish(
@@ -491,36 +549,68 @@ class Journal:
         error_code: int | None = None,
         error: str | None = None,
         phone_errors: Sequence[tuple[int, str, str, str]] = (),
+        defer: bool = False,
     ) -> None:
-        """Record a batch's outcome and its per-phone failures (item, phone, reason, detail)."""
-        with self._transaction():
-            self._db.execute(
-                "UPDATE batch SET state = ?, parts = ?, cost = ?, balance = ?, reconciled = ?,"
-                " error_class = ?, error_code = ?, error = ?, updated = ? WHERE seq = ?",
-                (
-                    state,
-                    parts,
-                    None if cost is None else str(cost),
-                    None if balance is None else str(balance),
-                    int(reconciled),
-                    error_class,
-                    error_code,
-                    error,
-                    time.time(),
-                    seq,
-                ),
-            )
-            self._db.executemany(
-                "INSERT OR IGNORE INTO item_error (item, phone, seq, reason, detail)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [
-                    (item, phone, seq, reason, detail)
-                    for item, phone, reason, detail in phone_errors
-                ],
-            )
+        """Record a batch's outcome and its per-phone failures (item, phone, reason, detail).
+
+        With ``defer`` the outcome waits in memory and is committed with the next write that must be
+        durable, or by :meth:`flush` (at the latest when :data:`FLUSH_OUTCOMES` wait or the oldest has
+        waited :data:`FLUSH_SECONDS`). Lost in a crash, it leaves the batch ``sending``: a resume
+        reconciles it by status.
+        """
+        row = (
+            state,
+            parts,
+            None if cost is None else str(cost),
+            None if balance is None else str(balance),
+            int(reconciled),
+            error_class,
+            error_code,
+            error,
+            time.time(),
+            seq,
+        )
+        errors = [
+            (item, phone, seq, reason, detail) for item, phone, reason, detail in phone_errors
+        ]
+        if not self._pending:
+            self._pending_since = self._clock()
+        self._pending.append((row, errors))
+        if not defer or self.flush_due_in() == 0.0:
+            self.flush()
+
+    # ----- deferred outcomes ---------------------------------------------------------------------
+
+    @property
+    def deferred(self) -> int:
+        """How many outcomes wait to be committed."""
+        return len(self._pending)
+
+    def flush_due_in(self) -> float | None:
+        """Seconds until the deferred outcomes must be committed (0.0: now); None if none wait."""
+        if not self._pending:
+            return None
+        if len(self._pending) >= FLUSH_OUTCOMES:
+            return 0.0
+        return max(0.0, self._pending_since + FLUSH_SECONDS - self._clock())
+
+    def flush(self) -> None:
+        """Commit the deferred outcomes now (nothing to do when none wait)."""
+        if self._pending:
+            with self._transaction():
+                pass
+
+    def _write_pending(self) -> None:
+        """Write the deferred outcomes into the open transaction."""
+        rows = self._pending
+        self._db.executemany(_FINISH_SQL, [row for row, _ in rows])
+        errors = [error for _, item_errors in rows for error in item_errors]
+        if errors:
+            self._db.executemany(_ITEM_ERROR_SQL, errors)
 
     def unfinished(self) -> Iterator[BatchRecord]:
         """Yield the batches in state ``sending`` or ``held``, oldest first."""
+        self.flush()
         rows = self._db.execute(
             "SELECT seq, message_id, first_item, end_item, messages, check_phone, request, state,"
             " attempts FROM batch WHERE state IN ('sending', 'held') ORDER BY seq"
@@ -532,17 +622,20 @@ class Journal:
 
     def consumed(self) -> int:
         """Return how many input items are covered by recorded batches and invalid items."""
+        self.flush()
         batches = self._db.execute("SELECT MAX(end_item) FROM batch").fetchone()[0]
         return int(batches or 0)
 
     def failures(self) -> Iterator[Failure]:
         """Yield every failed or invalid item, by item index (see :func:`read_failures`)."""
+        self.flush()
         return _failures(self._db)
 
     # ----- totals --------------------------------------------------------------------------------
 
     def totals(self) -> dict[str, Any]:
         """Return the run's totals across every session that used this journal."""
+        self.flush()
         db = self._db
         by_state = {
             state: (int(batches), int(messages or 0))
@@ -596,17 +689,31 @@ class Journal:
     # ----- helpers -------------------------------------------------------------------------------
 
     class _Tx:
-        def __init__(self, db: sqlite3.Connection) -> None:
-            self.db = db
+        """One transaction: the deferred outcomes first, then the caller's writes, one commit."""
+
+        def __init__(self, journal: Journal) -> None:
+            self.journal = journal
 
         def __enter__(self) -> None:
-            self.db.execute("BEGIN IMMEDIATE")
+            journal = self.journal
+            journal._db.execute("BEGIN IMMEDIATE")
+            if journal._pending:
+                try:
+                    journal._write_pending()
+                except BaseException:
+                    journal._db.execute("ROLLBACK")
+                    raise
 
         def __exit__(self, exc_type: object, *rest: object) -> None:
-            self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+            journal = self.journal
+            if exc_type is not None:
+                journal._db.execute("ROLLBACK")  # the deferred outcomes stay deferred
+                return
+            journal._db.execute("COMMIT")
+            journal._pending.clear()
 
     def _transaction(self) -> Journal._Tx:
-        return Journal._Tx(self._db)
+        return Journal._Tx(self)
 
 
 def _failures(db: sqlite3.Connection) -> Iterator[Failure]:

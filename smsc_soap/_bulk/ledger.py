@@ -2,8 +2,12 @@
 
 Every journal write of a run goes through :class:`Ledger`, one at a time (a lock: the thread driver
 writes from its own thread and, while a batch is being split, from a worker). A batch is journaled as
-``sending`` before its request can leave; its outcome after. :func:`summary` totals the journal over every
-session that used it.
+``sending`` and committed before its request can leave (several batches may share one commit:
+:meth:`Ledger.open_batches`). Outcomes are deferred: each is committed with the next commit that must be
+durable, or by :meth:`Ledger.flush` (the drivers flush when a run ends or is interrupted, and whenever
+the oldest outcome has waited ``FLUSH_SECONDS``); an outcome lost in a crash leaves its batch
+``sending``, which a resume reconciles by status. :func:`summary` totals the journal over every session
+that used it.
 """
 
 from __future__ import annotations
@@ -169,23 +173,36 @@ class Ledger:
 
     def open_batch(self, lines: list[Line], invalid: list[Invalid]) -> Batch:
         """Journal a new batch in state ``sending`` (with the invalid items before it); commit first."""
-        request = dict(self.base_request)
-        request["list"] = "\n".join([line.text for line in lines])
-        request["items"] = [line.item for line in lines]
-        pairs = [(line.item, line.phones) for line in lines]
-        message_id = new_message_id()
-        phone = check_phone(pairs)
-        with self._lock:
-            seq = self.journal.add_batch(
-                message_id=message_id,
-                first_item=lines[0].item,
-                end_item=lines[-1].item + 1,
-                messages=len(lines),
-                check_phone=phone,
-                request=request,
-                invalid=invalid,
+        return self.open_batches([(lines, invalid)])[0]
+
+    def open_batches(self, chunks: Sequence[tuple[list[Line], list[Invalid]]]) -> list[Batch]:
+        """Journal new batches in state ``sending`` (each with the invalid items before it) and the
+        deferred outcomes, in one commit; every returned batch is durable and may be sent."""
+        batches: list[Batch] = []
+        rows: list[dict[str, Any]] = []
+        for lines, invalid in chunks:
+            request = dict(self.base_request)
+            request["list"] = "\n".join([line.text for line in lines])
+            request["items"] = [line.item for line in lines]
+            pairs = [(line.item, line.phones) for line in lines]
+            batch = Batch(0, new_message_id(), request, check_phone(pairs), pairs, checked=True)
+            batches.append(batch)
+            rows.append(
+                {
+                    "message_id": batch.message_id,
+                    "first_item": lines[0].item,
+                    "end_item": lines[-1].item + 1,
+                    "messages": len(lines),
+                    "check_phone": batch.check_phone,
+                    "request": request,
+                    "invalid": invalid,
+                }
             )
-        return Batch(seq, message_id, request, phone, pairs)
+        with self._lock:
+            seqs = self.journal.add_batches(rows)
+        for batch, seq in zip(batches, seqs, strict=True):
+            batch.seq = seq
+        return batches
 
     def split(
         self, batch: Batch, groups: Sequence[Sequence[int]], refusal: SmscError | None = None
@@ -200,7 +217,9 @@ class Ledger:
             request = {k: v for k, v in batch.request.items() if k not in ("list", "items")}
             request["list"] = "\n".join(texts[offset] for offset in group)
             request["items"] = [item for item, _ in pairs]
-            part = Batch(0, new_message_id(), request, check_phone(pairs), pairs)
+            part = Batch(
+                0, new_message_id(), request, check_phone(pairs), pairs, checked=batch.checked
+            )
             parts.append(part)
             items = request["items"]
             rows.append(
@@ -237,9 +256,13 @@ class Ledger:
 
     def reopen(self, record: BatchRecord) -> Batch:
         """Mark an unfinished batch as attempted again (committed) and return it, ready to deliver."""
+        return self.reopen_many([record])[0]
+
+    def reopen_many(self, records: Sequence[BatchRecord]) -> list[Batch]:
+        """:meth:`reopen` for several batches, in one commit."""
         with self._lock:
-            self.journal.mark_attempt(record.seq)
-        return batch_from_record(record)
+            self.journal.mark_attempts([record.seq for record in records])
+        return [batch_from_record(record) for record in records]
 
     def resumable(self) -> Iterator[Batch]:
         """Yield the batches a previous session left unfinished, each marked as attempted again."""
@@ -249,7 +272,8 @@ class Ledger:
             yield self.reopen(record)
 
     def write(self, batch: Batch, outcome: Outcome) -> int:
-        """Journal a batch's outcome and its per-number failures; return how many items failed.
+        """Journal a batch's outcome and its per-number failures (deferred: committed with the next
+        commit, see :meth:`flush`); return how many items failed.
 
         A split batch was journaled by :meth:`split` and its parts one by one: nothing to write.
         """
@@ -279,8 +303,25 @@ class Ledger:
                 error_code=getattr(error, "code", None) if error is not None else None,
                 error=None if error is None else str(error)[:500],
                 phone_errors=phone_errors,
+                defer=True,
             )
         return len(phone_errors)
+
+    def flush(self) -> None:
+        """Commit the deferred outcomes now."""
+        with self._lock:
+            self.journal.flush()
+
+    def flush_due_in(self) -> float | None:
+        """Seconds until the deferred outcomes must be committed (0.0: now); None if none wait."""
+        with self._lock:
+            return self.journal.flush_due_in()
+
+    def flush_if_due(self) -> None:
+        """Commit the deferred outcomes if the oldest has waited long enough (or too many wait)."""
+        with self._lock:
+            if self.journal.flush_due_in() == 0.0:
+                self.journal.flush()
 
     def totals(self) -> tuple[dict[str, Any], int]:
         """The journal's totals over every session, and how many input items its batches cover."""

@@ -41,7 +41,7 @@ from .._exceptions import (
     SmscError,
     SmscValidationError,
 )
-from .._params.query import PreparedQuery, prepare_query
+from .._params.query import PreparedQuery, prepare_list_query, prepare_query
 
 __all__ = [
     "FORBIDDEN",
@@ -90,6 +90,9 @@ class Batch:
     reconcile_first: bool = False
     attempts: int = 0
     query: PreparedQuery | None = None  # the send's query, encoded once (see send_args)
+    #: Whether the list is made of lines the batcher checked (a new batch or a part of one); a batch
+    #: read back from a journal on resume is checked whole again.
+    checked: bool = False
 
 
 @dataclass(slots=True)
@@ -166,10 +169,14 @@ def send_args(batch: Batch) -> dict[str, Any]:
     request = batch.request
     query = batch.query
     if query is None:  # encoded once per batch, whatever the attempts
-        values = dict(request["query"])
-        values["list"] = request["list"]
         numbers = ",".join([phone for _, phones in batch.lines for phone in phones])
-        query = batch.query = prepare_query(values, "send_sms2", recipients=numbers)
+        if batch.checked:  # each line was checked once, by the batcher: only encoded here
+            query = prepare_list_query(request["query"], request["list"], recipients=numbers)
+        else:
+            values = dict(request["query"])
+            values["list"] = request["list"]
+            query = prepare_query(values, "send_sms2", recipients=numbers)
+        batch.query = query
     return {
         "id": batch.message_id,
         "sender": request.get("sender"),

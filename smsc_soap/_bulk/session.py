@@ -7,8 +7,10 @@ login). One batch is one request and one message id. Memory stays flat: only the
 held; everything else is in the journal.
 
 Every batch is committed to the :class:`~smsc_soap._bulk.journal.Journal` before its request can leave, and its
-outcome after. When the outcome of a send is unknown (a timeout after sending, a dropped connection, or a
-duplicate refusal), the batch is reconciled: ``get_status`` of its id for its first number; found means
+outcome after. Commits are grouped: the driver opens as many batches as it has free slots (at most
+:data:`OPEN_AT_ONCE`) in one commit, and an outcome is committed with the next commit (or when the run
+ends, is interrupted, or the oldest outcome has waited ``FLUSH_SECONDS``). When the outcome of a send
+is unknown (a timeout after sending, a dropped connection, or a duplicate refusal), the batch is reconciled: ``get_status`` of its id for its first number; found means
 sent, not found means the identical request is sent again (within 60 s the service's duplicate check
 would also refuse a second copy). ``resume=True`` does the same for every batch a crashed run left
 unfinished, then continues with the items after the last recorded batch. A batch the service refuses
@@ -26,7 +28,7 @@ import threading
 import time as _time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,6 +82,19 @@ __all__ = [
 
 # Kept for code that imported it from here.
 _batch_from_record = batch_from_record
+
+#: At most this many batches are journaled in one commit (as many as there are free slots).
+OPEN_AT_ONCE = 16
+
+
+def group_size(free: int, in_flight: int) -> int:
+    """How many batches to build and journal in one commit: one per free slot, at most
+    :data:`OPEN_AT_ONCE`, and at most as many as are in flight already (at least one).
+
+    The first request leaves as soon as its batch is built; groups then grow with the requests in
+    flight, so building a group never holds back a slot that could be busy.
+    """
+    return max(1, min(free, in_flight, OPEN_AT_ONCE))
 
 
 @dataclass(slots=True)
@@ -161,11 +176,14 @@ class _Runner:
     def _collect(self, *, block: bool) -> None:
         if not self.in_flight:
             return
+        ledger = self.session.ledger
         done, _ = wait(
             list(self.in_flight),
-            timeout=None if block else 0,
+            timeout=ledger.flush_due_in() if block else 0,
             return_when=FIRST_COMPLETED,
         )
+        if not done:
+            ledger.flush_if_due()  # a long wait: the outcomes recorded so far are committed
         for future in done:
             batch = self.in_flight.pop(future)
             self.session.ledger.counters.in_flight = len(self.in_flight)
@@ -176,30 +194,62 @@ class _Runner:
             self._collect(block=True)
         self._collect(block=False)
 
+    def _free(self) -> int:
+        return self.session.concurrency - len(self.in_flight)
+
     def run(self, items: Iterable[Item], start: int) -> None:
-        """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time."""
+        """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time.
+
+        As many batches as there are free slots (at most :data:`OPEN_AT_ONCE`) are built, then
+        journaled in one commit, with the outcomes recorded since the last commit, and sent.
+        """
         session = self.session
         ledger = session.ledger
         with ThreadPoolExecutor(session.concurrency, thread_name_prefix="smsc-bulk") as pool:
             try:
-                for batch in ledger.resumable():
-                    self._submit(pool, batch)
+                records = ledger.unfinished()  # a previous session's: reconciled or sent again
+                while records:
                     self._room()
-                for lines, invalid in session.chunks(items, start):
-                    if not lines:
-                        ledger.add_invalid(invalid)
+                    if session.stop.is_set():
+                        break
+                    take = min(self._free(), OPEN_AT_ONCE)
+                    for batch in ledger.reopen_many(records[:take]):  # one commit
+                        self._submit(pool, batch)
+                    records = records[take:]
+                chunks = session.chunks(items, start)
+                ready: list[tuple[list[Line], list[Invalid]]] = []
+                tail: list[Invalid] = []  # invalid items after the last batch
+                reading = True
+                while True:
+                    self._collect(block=False)
+                    wanted = group_size(self._free(), len(self.in_flight))
+                    while reading and len(ready) < wanted:
+                        chunk = next(chunks, None)
+                        if chunk is not None and chunk[0]:
+                            ready.append(chunk)
+                        else:
+                            reading = False
+                            tail = [] if chunk is None else chunk[1]
+                    if not ready:
+                        ledger.add_invalid(tail)  # after every batch before them
                         break
                     self._room()
                     if session.stop.is_set():
                         break
-                    self._submit(pool, ledger.open_batch(lines, invalid))
+                    free = self._free()
+                    group, ready = ready[:free], ready[free:]
+                    for batch in ledger.open_batches(group):  # durable before any is sent
+                        self._submit(pool, batch)
                 while self.in_flight:
                     self._collect(block=True)
+                ledger.flush()
             except BaseException:
                 # Interrupted: let the requests in flight finish and record them, then re-raise.
                 session.stop.set()
                 while self.in_flight:
                     self._collect(block=True)
+                with suppress(Exception):  # if this fails too, closing the journal tries again
+                    ledger.flush()
                 raise
 
 

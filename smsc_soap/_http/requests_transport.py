@@ -1,5 +1,5 @@
 """The previous sync transport, on requests: kept to measure against and as a fallback; clients use
-:class:`~smsc_soap._http.sync_transport.SyncTransport` (urllib3 directly).
+:class:`~smsc_soap._http.sync_transport.SyncTransport` (its own sockets, urllib3 for proxies).
 
 It has the same limits, deadline watchdog and error mapping, and already skips what requests does per
 call that this client never needs: the session's ``request()`` (settings merging, environment scans,

@@ -1,14 +1,18 @@
-"""The sync HTTP layer on urllib3 (requests' own engine): bounded in time and size, never redirected,
-never decompressing.
+"""The sync HTTP layer: bounded in time and size, never redirected, never decompressing.
 
 zeep's own transport has no call timeout, no size limit, follows redirects with the password in the
 body, inflates any Content-Encoding and logs whole envelopes at DEBUG. This module posts the envelope the
-SOAP layer serialised through a urllib3 connection pool per endpoint and hands back the raw reply, mapping
-every urllib3/socket failure to our exception tree with what it means for the message. requests' session
-layer (per-call request preparation, settings merging, cookie and hook handling) is skipped: it cost most
-of a call's CPU and does nothing this client needs.
+SOAP layer serialised and hands back the raw reply, mapping every failure to our exception tree with what
+it means for the message. Two paths sit behind the one :class:`SyncTransport`:
 
-urllib3 is imported on the first call, not with the package.
+* **direct endpoints** (no proxy): keep-alive sockets of :mod:`.connection` (one pool per scheme, host
+  and port) driving the sans-I/O HTTP/1.1 codec of :mod:`.codec`: one write of headers and envelope,
+  the reply head split and the body framed without urllib3's or http.client's per-call machinery;
+* **proxied endpoints** (``proxies``, socks included): a urllib3 pool per endpoint (requests' own
+  engine), with connection classes that arm the deadline watchdog and write headers and body in one
+  write. ``SyncTransport(config, sockets=False)`` sends direct endpoints this way too (for comparison).
+
+urllib3 is imported only when a proxied endpoint (or the urllib3 path) is first used.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
+from .codec import format_request_prefix
+from .connection import Pool, past_deadline
 from .redact import Envelope, forget_locals
 from .types import (
     USER_AGENT,
@@ -133,19 +139,52 @@ def pool_classes() -> dict[str, Any]:
     return {"http": HTTPPool, "https": HTTPSPool}
 
 
-class SyncTransport:
-    """Posts envelopes with urllib3, within the configured limits; safe to share between threads.
+class _Direct:
+    """A direct endpoint: its socket pool, the request target and Host, and the request prefixes."""
 
-    One pool per endpoint (the primary and its mirrors), at most ``max_connections`` connections each,
-    kept alive. A process that forks gets fresh pools on its first call, so parent and child never
-    share pooled sockets.
+    __slots__ = ("host", "pool", "prefixes", "target")
+
+    def __init__(self, pool: Pool, target: str, host: str) -> None:
+        self.pool, self.target, self.host = pool, target, host
+        #: Per headers mapping the SOAP layer hands in (one per namespace): the request's head but
+        #: its Content-Length, formatted and checked once.
+        self.prefixes: dict[int, tuple[Mapping[str, str], bytes]] = {}
+
+    def prefix(self, headers: Mapping[str, str]) -> bytes:
+        found = self.prefixes.get(id(headers))
+        if found is not None and found[0] is headers:
+            return found[1]
+        try:
+            prefix = format_request_prefix(self.target, self.host, {**_BASE_HEADERS, **headers})
+        except ValueError as exc:
+            raise SmscConnectError(f"invalid request ({exc})", retry_safe=False) from None
+        if len(self.prefixes) < 16:  # the same few objects call after call; never grows unbounded
+            self.prefixes[id(headers)] = (headers, prefix)
+        return prefix
+
+
+class SyncTransport:
+    """Posts envelopes within the configured limits; safe to share between threads.
+
+    Direct endpoints go over keep-alive sockets (:mod:`.connection`), proxied ones over urllib3; one
+    pool per endpoint (the primary and its mirrors), at most ``max_connections`` connections each. A
+    process that forks gets fresh pools on its first call, so parent and child never share pooled
+    sockets. ``sockets=False`` sends direct endpoints through urllib3 as well.
     """
 
-    def __init__(self, config: TransportConfig) -> None:
+    #: Whether direct endpoints use the socket pools (the default) rather than urllib3.
+    use_sockets = True
+
+    def __init__(self, config: TransportConfig, *, sockets: bool | None = None) -> None:
         self.config = config
+        if sockets is not None:
+            self.use_sockets = sockets
         self._lock = threading.Lock()
         self._managers: dict[str, Any] = {}
         self._pools: dict[str, tuple[Any, str]] = {}
+        self._direct: dict[str, _Direct] = {}
+        self._socket_pools: dict[tuple[str, str, int], Pool] = {}
+        self._context: Any = None
         self._pid = os.getpid()
         self.closed = False
         #: The configured timeouts (urllib3.Timeout, made with the first pool), used as they are while the
@@ -166,8 +205,11 @@ class SyncTransport:
     def __repr__(self) -> str:
         return f"SyncTransport(deadline={self.config.deadline}s)"
 
-    def _pool_for(self, url: str) -> tuple[Any, str]:
-        """The pool serving ``url`` and the target to request (a path, or the URL through a proxy)."""
+    def _route(self, url: str) -> _Direct | tuple[Any, str]:
+        """The socket route serving a direct ``url``, or urllib3's pool and target for it."""
+        direct = self._direct.get(url)
+        if direct is not None and self._pid == os.getpid():
+            return direct
         found = self._pools.get(url)
         if found is not None and self._pid == os.getpid():
             return found
@@ -175,14 +217,27 @@ class SyncTransport:
             if self._pid != os.getpid():
                 # After a fork the parent's pooled sockets must not be used (nor closed) here.
                 self._managers, self._pools = {}, {}
+                self._direct, self._socket_pools = {}, {}
                 self._pid = os.getpid()
+            if self.closed:
+                # close() raced a call past the client's own check: open nothing.
+                raise ClientClosedError("the client is closed; no connection was opened")
+            direct = self._direct.get(url)
+            if direct is not None:
+                return direct
             found = self._pools.get(url)
-            if found is None:
-                if self.closed:
-                    # close() raced a call past the client's own check: open nothing.
-                    raise ClientClosedError("the client is closed; no connection was opened")
-                found = self._new_pool(url)
-                self._pools[url] = found
+            if found is not None:
+                return found
+            parts = urlsplit(url)
+            scheme = parts.scheme.lower()
+            if scheme not in {"http", "https"} or not parts.hostname:
+                raise SmscConnectError(f"invalid URL ({url[:100]!r})", retry_safe=False)
+            if self.use_sockets and scheme not in self.config.proxies:
+                direct = self._new_direct(url, scheme)
+                self._direct[url] = direct
+                return direct
+            found = self._new_pool(url)
+            self._pools[url] = found
             return found
 
     def _new_pool(self, url: str) -> tuple[Any, str]:
@@ -194,8 +249,6 @@ class SyncTransport:
             self._timeouts_within = max(cfg.connect_timeout, cfg.read_timeout)
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
-        if scheme not in {"http", "https"} or not parts.hostname:
-            raise SmscConnectError(f"invalid URL ({url[:100]!r})", retry_safe=False)
         common: dict[str, Any] = {"maxsize": cfg.max_connections, "block": True, "retries": False}
         if scheme == "https":
             common["ssl_context"] = ssl_context(cfg.ca_bundle)
@@ -215,6 +268,39 @@ class SyncTransport:
             target += "?" + parts.query
         return manager.connection_from_url(url), target
 
+    def _new_direct(self, url: str, scheme: str) -> _Direct:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        try:
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError:
+            raise SmscConnectError(f"invalid URL ({url[:100]!r})", retry_safe=False) from None
+        key = (scheme, host, port)
+        pool = self._socket_pools.get(key)
+        if pool is None:
+            context = None
+            if scheme == "https":
+                if self._context is None:
+                    self._context = ssl_context(self.config.ca_bundle)
+                context = self._context
+            pool = Pool(scheme, host, port, self.config, context)
+            self._socket_pools[key] = pool
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        if not host.isascii():
+            try:  # an internationalised name: its ASCII form, as the DNS and TLS layers use
+                host_header = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise SmscConnectError(
+                    f"invalid host name in URL ({url[:100]!r})", retry_safe=False
+                ) from None
+        else:
+            host_header = f"[{host}]" if ":" in host else host
+        if parts.port is not None and parts.port != (443 if scheme == "https" else 80):
+            host_header += f":{parts.port}"
+        return _Direct(pool, target, host_header)
+
     def close(self) -> None:
         """Close pooled connections; later calls raise ClientClosedError in the client."""
         self.closed = True
@@ -222,7 +308,10 @@ class SyncTransport:
             if self._pid == os.getpid():
                 for manager in self._managers.values():
                     manager.clear()
+                for pool in self._socket_pools.values():
+                    pool.close()
             self._managers, self._pools = {}, {}
+            self._direct, self._socket_pools = {}, {}
 
     def post(
         self, url: str, body: bytes, headers: Mapping[str, str], deadline_at: float
@@ -250,8 +339,11 @@ class SyncTransport:
                 delivery=Delivery.NOT_SENT,
                 retry_safe=False,
             )
+        route = self._route(url)
+        if type(route) is _Direct:
+            return self._post_direct(route, url, envelope, headers, deadline_at)
         cfg = self.config
-        pool, target = self._pool_for(url)
+        pool, target = route  # type: ignore[misc]
         if remaining >= self._timeouts_within:
             timeout = (
                 self._timeout
@@ -302,6 +394,35 @@ class SyncTransport:
                 WATCHDOG.disarm(token)
             _current.deadline_at = None
             _current.tokens = []
+
+    def _post_direct(
+        self,
+        route: _Direct,
+        url: str,
+        envelope: Envelope,
+        headers: Mapping[str, str],
+        deadline_at: float,
+    ) -> RawReply:
+        cfg = self.config
+        prefix = route.prefix(headers)
+        pool = route.pool
+        conn = pool.acquire(deadline_at)  # NOT_SENT errors only
+        reusable = False
+        try:
+            remaining = deadline_at - time.monotonic()
+            if remaining <= 0:
+                reusable = True  # nothing was written on it
+                raise SmscDeadlineExceededError(
+                    "the call's total deadline passed before the request was sent",
+                    delivery=Delivery.NOT_SENT,
+                    retry_safe=False,
+                )
+            reply, reusable = conn.exchange(
+                prefix, envelope, url, cfg, deadline_at, min(cfg.read_timeout, remaining)
+            )
+            return reply
+        finally:
+            pool.release(conn, reusable)
 
 
 @functools.cache
@@ -378,19 +499,6 @@ def read_body(
     if error is not None:
         raise error
     return b"".join(chunks)
-
-
-def past_deadline(
-    error: SmscTransportError, deadline_at: float, deadline: float
-) -> SmscTransportError:
-    """A failure after the request left, at or past the deadline, is the watchdog's doing."""
-    if error.delivery is Delivery.UNKNOWN and time.monotonic() >= deadline_at - 0.005:
-        return SmscDeadlineExceededError(
-            f"no complete reply within the {deadline:g} s deadline; the request may have been "
-            "processed",
-            http_status=error.http_status,
-        )
-    return error
 
 
 def _is_timeout(chain: list[BaseException]) -> bool:

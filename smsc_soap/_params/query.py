@@ -9,6 +9,7 @@ raw, which lets any caller override ``psw`` or ``phones``.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -23,6 +24,7 @@ __all__ = [
     "encode_query",
     "form_quote",
     "php_parse_str",
+    "prepare_list_query",
     "prepare_query",
     "reserved_keys",
 ]
@@ -92,6 +94,32 @@ def prepare_query(
     prepared.values = values
     prepared.recipients = recipients
     return prepared
+
+
+def prepare_list_query(
+    base: Mapping[str, str], list_text: str, *, recipients: str
+) -> PreparedQuery:
+    """The ``send_sms2`` query of one bulk batch: ``base`` (a run's options) and then its ``list``.
+
+    ``base`` is checked as :func:`prepare_query` checks it, once per distinct base (cached). The list
+    is only encoded: it must be made of lines the bulk batcher checked one by one (each line once,
+    issue 15), never text from outside. The result is what ``prepare_query({**base, "list":
+    list_text}, "send_sms2", recipients=...)`` returns, without checking every line again.
+    """
+    head = _checked_base(tuple(base.items()))
+    encoded = "list=" + form_quote(list_text)
+    prepared = PreparedQuery(f"{head}&{encoded}" if head else encoded)
+    prepared.operation = "send_sms2"
+    prepared.values = {**head.values, "list": list_text}
+    prepared.recipients = recipients
+    return prepared
+
+
+@functools.lru_cache(maxsize=16)
+def _checked_base(items: tuple[tuple[str, str], ...]) -> PreparedQuery:
+    if any(key.lower() == "list" for key, _ in items):
+        raise SmscValidationError("a bulk run's query must not hold 'list'", field="query")
+    return prepare_query(dict(items), "send_sms2")
 
 
 def reserved_keys(operation: str) -> frozenset[str]:

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from smsc_soap import SoapSmsc
 from smsc_soap._bulk import batcher
 from smsc_soap._bulk.session import send_bulk
-from smsc_soap._params import arguments, listmsg, query
+from smsc_soap._params import arguments, listmsg, options, query
 from smsc_soap._params.arguments import recipients_of, send_fields
-from smsc_soap._params.query import PreparedQuery, prepare_query
+from smsc_soap._params.query import PreparedQuery, prepare_list_query, prepare_query
 from smsc_soap.emulator import EmulatorServer, FaultPlan
 from tests.cli.helpers import BULK_LOGIN, BULK_PSW, TEST_SENDER
 
@@ -36,6 +36,10 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: Co
             calls["list encoded"] += 1  # a batch's list (not the run's up-front check of options)
         if name == "php_parse_str" and "list=" in args[0] and "7912" in args[0]:
             calls["list decoded"] += 1
+        if name == "form_quote" and "7912" in str(args[0]):
+            calls["list encoded"] += 1
+        if name == "_list" and "7912" in str(args[0]):
+            calls["list checked whole"] += 1
         return original(*args, **kwargs)
 
     monkeypatch.setattr(module, name, counted)
@@ -44,13 +48,15 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: Co
 def test_each_line_checked_once_and_each_query_encoded_once(
     bulk_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """250 items in 5 batches, one batch retried: 250 line checks, 5 list encodings, no decoding,
-    no envelope serialised by zeep."""
+    """250 items in 5 batches, one batch retried: 250 line checks, 5 list encodings, no list checked
+    again whole, no decoding, no envelope serialised by zeep."""
     calls: Counter[str] = Counter()
     _counting(monkeypatch, batcher, "line_for", calls)
     _counting(monkeypatch, listmsg, "_checked_line", calls)
     _counting(monkeypatch, listmsg, "normalise_recipients", calls)
     _counting(monkeypatch, query, "encode_value", calls)
+    _counting(monkeypatch, query, "form_quote", calls)
+    _counting(monkeypatch, options, "_list", calls)
     _counting(monkeypatch, arguments, "php_parse_str", calls)
     from smsc_soap._soap.protocol import Protocol
 
@@ -65,7 +71,8 @@ def test_each_line_checked_once_and_each_query_encoded_once(
     assert len(sends) == 6  # five batches, one of them twice
     assert calls["line_for"] == 250  # each item checked once...
     assert calls["_checked_line"] == calls["normalise_recipients"] == 50  # fully when not plain
-    assert calls["list encoded"] == 5
+    assert calls["list encoded"] == 5  # once per batch, not per attempt
+    assert calls["list checked whole"] == 0  # its lines were checked one by one, once
     assert calls["list decoded"] == 0
     assert (
         calls["_zeep_build"] == 0
@@ -168,3 +175,54 @@ def test_the_plain_line_fast_path_takes_the_common_case() -> None:
     ):
         assert listmsg.plain_line(item) is None, item
     assert listmsg.plain_line(("79120000001", "a"), "mail") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.dictionaries(
+        st.sampled_from(["cost", "err", "subj", "param", "tinyurl", "charset_x"]),
+        st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8),
+        max_size=4,
+    ),
+    lines=st.lists(
+        st.tuples(
+            st.from_regex(r"7[0-9]{10}", fullmatch=True),
+            st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_a_batch_query_is_what_prepare_query_makes(
+    base: dict[str, str], lines: list[tuple[str, str]]
+) -> None:
+    """A batch's query (base checked once, list only encoded) equals the fully checked one."""
+    from smsc_soap import SmscValidationError
+
+    base = {k: v for k, v in base.items() if not (k in ("cost", "err") and v not in ("0", "1"))}
+    items = [(phone, mes) for phone, mes in lines if listmsg.plain_line((phone, mes))]
+    if not items:
+        return
+    text = "\n".join(f"{phone}:{mes}" for phone, mes in items)
+    numbers = ",".join(phone for phone, _ in items)
+    try:
+        full = prepare_query({**base, "list": text}, "send_sms2", recipients=numbers)
+    except SmscValidationError:
+        with pytest.raises(SmscValidationError):
+            prepare_list_query(base, text, recipients=numbers)
+        return
+    fast = prepare_list_query(base, text, recipients=numbers)
+    assert str(fast) == str(full)
+    assert (fast.values, fast.recipients, fast.operation) == (full.values, numbers, "send_sms2")
+
+
+def test_a_batch_query_base_is_checked_and_never_holds_a_list() -> None:
+    """The base is checked like any query (once); a list in it is refused."""
+    from smsc_soap import SmscValidationError
+
+    with pytest.raises(SmscValidationError, match="psw"):
+        prepare_list_query({"psw": "x"}, "79120000001:a", recipients="79120000001")
+    with pytest.raises(SmscValidationError, match="cost"):
+        prepare_list_query({"cost": "1"}, "79120000001:a", recipients="79120000001")
+    with pytest.raises(SmscValidationError, match="list"):
+        prepare_list_query({"LIST": "x"}, "79120000001:a", recipients="79120000001")

@@ -48,6 +48,8 @@ class RawServer:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.connections = 0
+        #: TCP connections accepted (``connections`` counts requests read).
+        self.accepted = 0
         self._accept = threading.Thread(target=self._serve, daemon=True)
         self._accept.start()
 
@@ -66,6 +68,8 @@ class RawServer:
                 sock, _ = self._listener.accept()
             except OSError:
                 return
+            with self._lock:
+                self.accepted += 1
             thread = threading.Thread(target=self._handle, args=(sock,), daemon=True)
             thread.start()
             self._threads.append(thread)

@@ -16,6 +16,16 @@ from tests.helpers.fakes import FakeClock, FakeSleep, PinnedPolicy
 from tests.helpers.secrets import SENTINEL_PSW
 
 
+@pytest.fixture(params=["sockets", "urllib3"])
+def sync_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on each path of the sync transport: its own sockets (the default for direct
+    endpoints) and urllib3 (what proxied endpoints use)."""
+    from smsc_soap._http.sync_transport import SyncTransport
+
+    monkeypatch.setattr(SyncTransport, "use_sockets", request.param == "sockets")
+    return str(request.param)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     """A fake monotonic clock."""

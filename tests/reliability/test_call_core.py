@@ -19,6 +19,9 @@ from smsc_soap.emulator import TEST_LOGIN, TEST_PASSWORD, EmulatorServer
 from tests.helpers.fakes import PinnedPolicy, wait_until
 from tests.helpers.raw_server import PHONE, RawServer, free_port, hang, reset, respond
 
+# Every case runs on both paths of the sync transport (sockets, urllib3).
+pytestmark = pytest.mark.usefixtures("sync_path")
+
 SENTINEL = "Sentinel-Psw-4821"
 
 

@@ -17,6 +17,9 @@ from tests.helpers.secrets import SENTINEL_PSW
 from tests.reliability.leaks import find, run
 from tests.reliability.scenarios import SCENARIOS, Scenario
 
+# Every case runs on both paths of the sync transport (sockets, urllib3).
+pytestmark = pytest.mark.usefixtures("sync_path")
+
 CASES = [
     pytest.param(scenario, op, id=f"{scenario.id}-{op}")
     for scenario in SCENARIOS

@@ -126,9 +126,13 @@ def test_invalid_timeouts_are_refused_at_construction(name: str, value: object) 
 
 
 def test_defaults_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without timeout arguments every request carries (5 s, 30 s) and the call a 60 s deadline."""
+    """Without timeout arguments every request carries (5 s, 30 s) and the call a 60 s deadline
+    (the urllib3 path: its urlopen arguments)."""
     import urllib3
 
+    from smsc_soap._http.sync_transport import SyncTransport
+
+    monkeypatch.setattr(SyncTransport, "use_sockets", False)
     config = TransportConfig()
     assert (config.connect_timeout, config.read_timeout, config.deadline) == (5.0, 30.0, 60.0)
     assert config.max_response_bytes == 65536 and config.max_connections <= 14
@@ -152,6 +156,42 @@ def test_defaults_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     retries = urllib3.Retry.from_int(seen[0]["retries"])  # False, or the Retry False makes
     assert seen[0]["redirect"] is False and retries.total is False and retries.redirect == 0
     assert seen[0]["preload_content"] is False and seen[0]["decode_content"] is False
+
+
+def test_defaults_are_bounded_on_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same on the socket path: connect within 5 s, each read within 30 s, the call within 60 s,
+    one attempt at the transport (no retry of its own)."""
+    from smsc_soap._http import connection
+
+    connects: list[tuple[float, float]] = []
+    exchanges: list[tuple[float, float]] = []
+    real_open = connection._open_socket
+    real_exchange = connection.Connection.exchange
+
+    def open_socket(host: str, port: int, connect_timeout: float, deadline_at: float) -> Any:
+        connects.append((connect_timeout, deadline_at - time.monotonic()))
+        return real_open(host, port, connect_timeout, deadline_at)
+
+    def exchange(self: Any, *args: Any) -> Any:
+        exchanges.append((args[-1], args[-2] - time.monotonic()))  # timeout, deadline_at
+        return real_exchange(self, *args)
+
+    monkeypatch.setattr(connection, "_open_socket", open_socket)
+    monkeypatch.setattr(connection.Connection, "exchange", exchange)
+    once = s.RetryPolicy(max_attempts=1, send_max_attempts=1)
+    with (
+        RawServer(respond(ok_reply("get_balance"))) as server,
+        SoapSmsc("alex", "pw", endpoint=server.url, retry=once) as client,
+    ):
+        assert client.get_balance().balance
+    refused = SoapSmsc("alex", "pw", endpoint=f"http://127.0.0.1:{free_port()}/x", retry=once)
+    _, error = run(refused.get_balance)
+    assert isinstance(error, s.SmscConnectError)
+    assert len(connects) == 2 and len(exchanges) == 1
+    for connect_timeout, left in connects:
+        assert connect_timeout == 5.0 and 0 < left <= 60.0
+    read_timeout, left = exchanges[0]
+    assert read_timeout == 30.0 and 0 < left <= 60.0
 
 
 @pytest.mark.parametrize("value", [0, 15, 100, 2.5, "3"])

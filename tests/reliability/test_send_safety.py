@@ -14,6 +14,9 @@ from tests.helpers.fakes import FakeClock, FakeSleep, PinnedPolicy, wait_until
 from tests.helpers.raw_server import PHONE, RawServer, ok_reply, reset, respond, send
 from tests.wire import php_reply
 
+# Every case runs on both paths of the sync transport (sockets, urllib3).
+pytestmark = pytest.mark.usefixtures("sync_path")
+
 
 @pytest.fixture
 def emulated(

@@ -1,4 +1,4 @@
-"""The sync transport on urllib3: the deadline watchdog (woken only for an earlier deadline, bounded,
+"""The sync transport (sockets, and its urllib3 path): the deadline watchdog (woken only for an earlier deadline, bounded,
 still on time) and no connection opened after close()."""
 
 from __future__ import annotations
@@ -95,6 +95,31 @@ def test_building_a_client_imports_no_http_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_call_over_http_imports_no_http_library() -> None:
+    """The socket path: a whole call to an http:// endpoint imports neither urllib3, requests,
+    http.client nor ssl (nor email's parser, which http.client reads headers with)."""
+    import subprocess
+    import sys
+
+    from tests.helpers.raw_server import RawServer, ok_reply, respond
+
+    with RawServer(respond(ok_reply("get_balance"))) as server:
+        code = (
+            "import sys, smsc_soap\n"
+            f"c = smsc_soap.SoapSmsc('alex', 'pw', endpoint={server.url!r}, mirrors=[])\n"
+            "print(c.get_balance().balance)\n"
+            "c.close()\n"
+            "names = ('requests', 'urllib3', 'ssl', 'httpx', 'http.client', 'email.parser')\n"
+            "print(sorted(m for m in names if m in sys.modules))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["100.50", "[]"], done.stdout
+    assert server.bodies, "the call reached the server"
 
 
 class _ConnectProxy:
@@ -196,13 +221,20 @@ def test_https_through_a_connect_proxy(tmp_path: Any) -> None:
         proxy.close()
 
 
-@pytest.fixture(params=["urllib3", "requests"])
+@pytest.fixture(params=["sockets", "urllib3", "requests"])
 def transport_class(request: pytest.FixtureRequest) -> Any:
-    """The shipped transport and the requests-based one it replaced (kept for the benchmark)."""
+    """The shipped transport on sockets and on its urllib3 path, and the requests-based one it
+    replaced (kept for the benchmark)."""
+    import functools
+
     from smsc_soap._http.requests_transport import RequestsTransport
     from smsc_soap._http.sync_transport import SyncTransport
 
-    return SyncTransport if request.param == "urllib3" else RequestsTransport
+    if request.param == "sockets":
+        return SyncTransport
+    if request.param == "urllib3":
+        return functools.partial(SyncTransport, sockets=False)
+    return RequestsTransport
 
 
 def test_both_transports_map_failures_alike(transport_class: Any) -> None:
@@ -234,7 +266,10 @@ def test_both_transports_map_failures_alike(transport_class: Any) -> None:
         transport.close()
 
 
-def test_headers_and_envelope_leave_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("path", ["sockets", "urllib3"])
+def test_headers_and_envelope_leave_in_one_write(
+    monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
     """A request is one write (headers and envelope together), which the server reads whole; the
     envelope is never written twice, and the reply is read as before."""
     import http.client
@@ -244,16 +279,27 @@ def test_headers_and_envelope_leave_in_one_write(monkeypatch: pytest.MonkeyPatch
     from tests.helpers.raw_server import RawServer, ok_reply, respond
 
     writes: list[bytes] = []
-    send = http.client.HTTPConnection.send
+    if path == "sockets":
+        sendall = socket.socket.sendall
 
-    def counting(self: Any, data: Any) -> None:
-        writes.append(bytes(data))
-        send(self, data)
+        def counting_sendall(self: Any, data: Any, *args: Any) -> None:
+            if bytes(data).startswith(b"POST "):  # the client's writes, not the server's replies
+                writes.append(bytes(data))
+            sendall(self, data, *args)
 
-    monkeypatch.setattr(http.client.HTTPConnection, "send", counting)
+        monkeypatch.setattr(socket.socket, "sendall", counting_sendall)
+    else:
+        send = http.client.HTTPConnection.send
+
+        def counting(self: Any, data: Any) -> None:
+            writes.append(bytes(data))
+            send(self, data)
+
+        monkeypatch.setattr(http.client.HTTPConnection, "send", counting)
     envelope = b"<envelope>" + b"x" * 3000 + b"</envelope>"
     with RawServer(respond(ok_reply("get_balance"))) as server:
-        transport = SyncTransport(TransportConfig())
+        port = server.port
+        transport = SyncTransport(TransportConfig(), sockets=path == "sockets")
         try:
             reply = transport.post(
                 server.url, envelope, {"SOAPAction": '"a"'}, time.monotonic() + 5
@@ -267,3 +313,9 @@ def test_headers_and_envelope_leave_in_one_write(monkeypatch: pytest.MonkeyPatch
         sent == envelope and f"\r\nContent-Length: {len(envelope)}\r\n".encode() in head + b"\r\n"
     )
     assert server.bodies == [envelope]
+    if path == "sockets":
+        lines = head.split(b"\r\n")
+        assert lines[0] == b"POST /sys/soap.php HTTP/1.1"
+        assert f"Host: 127.0.0.1:{port}".encode() in lines
+        assert b"Accept-Encoding: identity" in lines and b'SOAPAction: "a"' in lines
+        assert any(line.startswith(b"User-Agent: smsc-soap/") for line in lines)

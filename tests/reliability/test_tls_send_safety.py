@@ -21,6 +21,9 @@ from tests.helpers.fakes import PinnedPolicy, wait_until
 from tests.helpers.raw_server import Behaviour, Conn, RawServer, hang, reset
 from tests.helpers.secrets import SENTINEL_PSW
 
+# Every case runs on both paths of the sync transport (sockets, urllib3).
+pytestmark = pytest.mark.usefixtures("sync_path")
+
 PHONE = "79991234567"
 
 

@@ -150,18 +150,35 @@ def test_sync_ctrl_c_while_awaiting_the_reply(serve: Any) -> None:
     assert_clean(error, server)
 
 
-def test_sync_ctrl_c_while_writing(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C inside http.client's write, where headers and body are one plain ``bytes`` local."""
-    real_send = http.client.HTTPConnection.send
+@pytest.mark.parametrize("path", ["sockets", "urllib3"])
+def test_sync_ctrl_c_while_writing(serve: Any, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """Ctrl-C inside the write, where headers and body are one plain ``bytes`` local: the socket
+    connection's one write, or http.client's on the urllib3 path."""
+    from smsc_soap._http.connection import Connection
+    from smsc_soap._http.sync_transport import SyncTransport
+
     calls: list[int] = []
+    if path == "sockets":
+        real_write = Connection._write
 
-    def send(self: http.client.HTTPConnection, data: Any) -> None:
-        real_send(self, data)
-        calls.append(len(data))
-        if SENTINEL_PSW.encode() in bytes(data):
-            raise KeyboardInterrupt
+        def write(self: Connection, data: bytes) -> None:
+            real_write(self, data)
+            calls.append(len(data))
+            if SENTINEL_PSW.encode() in bytes(data):
+                raise KeyboardInterrupt
 
-    monkeypatch.setattr(http.client.HTTPConnection, "send", send)
+        monkeypatch.setattr(Connection, "_write", write)
+    else:
+        monkeypatch.setattr(SyncTransport, "use_sockets", False)
+        real_send = http.client.HTTPConnection.send
+
+        def send(self: http.client.HTTPConnection, data: Any) -> None:
+            real_send(self, data)
+            calls.append(len(data))
+            if SENTINEL_PSW.encode() in bytes(data):
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(http.client.HTTPConnection, "send", send)
     server, options = serve(Silent())
     error = _sync_send(server, options)
     assert isinstance(error, KeyboardInterrupt) and calls
