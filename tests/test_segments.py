@@ -5,9 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from smsc_soap import Segments, estimate_cost, segments
-from smsc_soap._params.segments import truncate_to_parts
+from smsc_soap._params.segments import count_parts, truncate_to_parts
 
 
 def test_empty_text_takes_no_parts() -> None:
@@ -78,3 +80,65 @@ def test_estimate_cost_multiplies_parts_recipients_and_price() -> None:
     assert estimate_cost("", 3, Decimal("1.95")) == Decimal("0")
     with pytest.raises(ValueError):
         estimate_cost("x", -1, Decimal(1))
+
+
+# ----- the fast count against a plain reference, on random texts ---------------------------------
+
+_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_EXTENSION = "\f^{}\\[~]|€"
+
+
+def _reference(mes: str) -> Segments:
+    """Segments counted one character at a time, the way the rules read (no shortcuts)."""
+    if all(char in _BASIC or char in _EXTENSION for char in mes):
+        encoding, single, multi = "gsm7", 160, 153
+        widths = [2 if char in _EXTENSION else 1 for char in mes]
+    else:
+        encoding, single, multi = "ucs2", 70, 67
+        widths = [len(char.encode("utf-16-le", "surrogatepass")) // 2 for char in mes]
+    length = sum(widths)
+    if length == 0:
+        return Segments(encoding, 0, 0, single, single)  # type: ignore[arg-type]
+    if length <= single:
+        return Segments(encoding, length, 1, single, single - length)  # type: ignore[arg-type]
+    parts, used = 1, 0
+    for width in widths:  # a wide character that does not fit starts the next part
+        if used + width > multi:
+            parts, used = parts + 1, 0
+        used += width
+    return Segments(encoding, length, parts, multi, multi - used)  # type: ignore[arg-type]
+
+
+_TEXT_CHARS = st.one_of(
+    st.sampled_from(_BASIC),
+    st.sampled_from(_EXTENSION),
+    st.sampled_from("жЁїç"),
+    st.sampled_from("😀🎉"),
+    st.sampled_from("\ud800\udfff"),  # lone surrogates: one UCS-2 unit each
+    st.characters(),
+)
+
+
+@given(
+    st.one_of(
+        st.text(st.sampled_from(_BASIC), max_size=700),
+        st.text(st.one_of(st.sampled_from(_BASIC), st.sampled_from(_EXTENSION)), max_size=700),
+        st.text(st.one_of(st.sampled_from(_BASIC), st.sampled_from("жЁ😀")), max_size=400),
+        st.text(_TEXT_CHARS, max_size=400),
+    )
+)
+@example("a" * 152 + "€" + "a" * 10)
+@example("€" * 81)
+@example("€" * 200)
+@example("ж" * 66 + "😀" + "ж" * 4)
+@example("😀" * 36)
+@example("ж" * 134)
+@example("a" * 306)
+def test_segments_match_a_character_by_character_count(mes: str) -> None:
+    """The fast count gives exactly what counting each character's units and packing gives."""
+    expected = _reference(mes)
+    assert segments(mes) == expected
+    assert count_parts(mes) == expected.parts

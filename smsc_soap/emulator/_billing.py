@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .._params.segments import segments
+from .._params.segments import count_parts
 
 __all__ = ["Tariff", "billed_text", "money", "parts_of", "transliterate"]
 
@@ -63,7 +63,7 @@ def parts_of(mes: str, kind: str | None) -> int:
     """
     if kind in ("hlr", "ping", "mms", "mail", "tg"):
         return 1
-    return max(1, segments(mes).parts)
+    return max(1, count_parts(mes))
 
 
 def money(value: Decimal) -> str:
@@ -80,6 +80,8 @@ class Tariff:
 
     def price(self, phone: str) -> Decimal:
         """Return the price of one SMS part to ``phone`` (digits only; e-mail and nicknames pay the default)."""
+        if not self.by_prefix:
+            return self.price_per_part
         for length in range(len(phone), 0, -1):
             price = self.by_prefix.get(phone[:length])
             if price is not None:

@@ -44,7 +44,12 @@ from decimal import Decimal
 from .._codes import DeliveryError, MessageStatus
 from .._hosts import HOSTS
 from .._params.query import php_parse_str
-from .._params.recipients import classify_recipient, phone_number
+from .._params.recipients import (
+    PHONE_MAX_DIGITS,
+    PHONE_MIN_DIGITS,
+    classify_recipient,
+    phone_number,
+)
 from .._params.segments import truncate_to_parts
 from ._billing import Tariff, billed_text, money, parts_of
 from ._clock import Clock, SystemClock
@@ -112,6 +117,7 @@ _ALL_REJECTED: dict[int, type[RequestError]] = {
 }
 
 _ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
+_ITEM_SEPARATOR = re.compile(r"[,;]")
 _ID_MAX = 2147483647
 _VALID_HHMM = re.compile(r"(\d{1,2}):(\d{2})")
 _LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
@@ -174,15 +180,23 @@ class Reply:
     errors: tuple[NumberReport, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Line:
-    """One message of a request (the request itself, or one line of ``list``), checked and priced."""
+    """One message of a request (the request itself, or one line of ``list``), checked and priced.
+
+    Not frozen, only because a frozen record costs twice as much to make; nothing changes one.
+    """
 
     sender: str | None
     tz: str | None
     text: str
     parts: int
     recipients: list[Recipient]
+
+
+# One message of a request as read from it, before any check: (sender, tz, phones, mes, the
+# recipient items of ``phones`` when reading the list already split them, else None).
+_Draft = tuple[str | None, str | None, str, str, list[str] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +211,43 @@ class _Options:
 
 def flight_key(fields: Mapping[str, str | None]) -> str | None:
     """Return the key concurrent requests are counted under: the API key, else the login."""
-    apikey = fields.get("apikey") or php_parse_str(fields.get("query") or "").get("apikey")
+    return _flight_key(fields, {})
+
+
+def _flight_key(fields: Mapping[str, str | None], parsed: dict[str, dict[str, str]]) -> str | None:
+    """:func:`flight_key`; a ``query`` it had to parse is left in ``parsed`` (by its text)."""
+    apikey = fields.get("apikey")
+    if not apikey:
+        raw = fields.get("query") or ""
+        query = parsed[raw] = php_parse_str(raw)
+        apikey = query.get("apikey")
     if apikey:
         return "apikey:" + apikey
     return fields.get("login") or None
 
 
+def _plain_number(raw: str) -> bool:
+    """Whether ``raw`` is a phone number in plain form, which :func:`phone_number` leaves as it is.
+
+    A plain form is 7 to 15 ASCII digits, optionally after a ``+`` when the first digit is not 0. It
+    is recognised without the rule's regular expressions; any other item goes through the rule.
+    """
+    if raw.isdigit():
+        return PHONE_MIN_DIGITS <= len(raw) <= PHONE_MAX_DIGITS and raw.isascii()
+    if not raw.startswith("+"):
+        return False
+    digits = raw[1:]
+    return (
+        digits.isdigit()
+        and PHONE_MIN_DIGITS <= len(digits) <= PHONE_MAX_DIGITS
+        and digits.isascii()
+        and digits[0] != "0"
+    )
+
+
 def normalize_phone(raw: str) -> str | None:
     """Return a number's digits (``8XXXXXXXXXX`` made ``7XXXXXXXXXX``), or None when not a number."""
-    number = phone_number(raw)
+    number = raw if _plain_number(raw) else phone_number(raw)
     if number is None:
         return None
     if number.startswith("+"):
@@ -215,15 +257,27 @@ def normalize_phone(raw: str) -> str | None:
     return number
 
 
-def _recipient_list(text: str, kind: str | None) -> bool:
-    """Whether ``text`` (the head of a list line) names recipients: the start of a message."""
-    items = _split_items(text)
-    return bool(items) and all(classify_recipient(item, kind) is not None for item in items)
+def _recipient_list(items: list[str], kind: str | None) -> bool:
+    """Whether ``items`` (of the head of a list line) name recipients: the start of a message."""
+    for item in items:
+        if not _names_recipient(item, kind):
+            return False
+    return bool(items)
+
+
+def _names_recipient(item: str, kind: str | None) -> bool:
+    """Whether ``item`` is a recipient of a message of ``kind`` (None, ``mail`` or ``tg``)."""
+    if kind != "mail" and _plain_number(item):
+        return True  # a recipient of every kind but e-mail
+    return classify_recipient(item, kind) is not None
 
 
 def _split_items(text: str) -> list[str]:
+    if "," not in text and ";" not in text:
+        item = text.strip()
+        return [item] if item else []
     seen: dict[str, None] = {}
-    for item in re.split(r"[,;]", text):
+    for item in _ITEM_SEPARATOR.split(text):
         item = item.strip()
         if item:
             seen.setdefault(item, None)
@@ -298,6 +352,8 @@ class Emulator:
         self.max_messages = max_messages
         self._first_id = first_id
         self._lock = threading.RLock()
+        # The query in_flight() parsed, per thread, so that handle() does not parse it again.
+        self._parsed = threading.local()
         self._initial: dict[str, Account] = {}
         for account in accounts:
             self._initial[account.login] = dataclasses.replace(account)
@@ -376,7 +432,9 @@ class Emulator:
         The count is taken on arrival, so of 16 simultaneous requests the 15th and 16th are refused.
         Pass the yielded value to :meth:`handle` as ``crowded``.
         """
-        key = flight_key(fields)
+        parsed: dict[str, dict[str, str]] = {}
+        key = _flight_key(fields, parsed)
+        self._parsed.query = parsed.popitem() if parsed else None
         if not key:
             yield False
             return
@@ -478,7 +536,7 @@ class Emulator:
         crowded: bool,
     ) -> Reply:
         raw_query = (fields.get("query") or "") if operation in QUERY_OPERATIONS else ""
-        query = php_parse_str(raw_query)
+        query = self._parse_query(raw_query)
         account = self._authenticate(fields, query, ip, now)
         if crowded:
             raise TooManyRequests(f"{self.limits.concurrent}+ concurrent requests for a login")
@@ -490,6 +548,15 @@ class Emulator:
             return self._get_status(account, fields, now)
         self.guards.rate(("balance", account.login), self.limits.balance_per_minute, now)
         return Reply({"balance": money(account.balance)})
+
+    def _parse_query(self, raw: str) -> dict[str, str]:
+        """Return ``raw`` parsed, reusing what :meth:`in_flight` parsed of the same text on this thread."""
+        parsed: tuple[str, dict[str, str]] | None = getattr(self._parsed, "query", None)
+        if parsed is not None:
+            self._parsed.query = None
+            if parsed[0] is raw:
+                return parsed[1]
+        return php_parse_str(raw)
 
     # ----- authorisation -------------------------------------------------------------------------
 
@@ -518,15 +585,16 @@ class Emulator:
 
     def _lines(
         self, fields: Mapping[str, str | None], query: Mapping[str, str], *, use_sender: bool
-    ) -> list[tuple[str | None, str | None, str, str]]:
-        """Return (sender, tz, phones, mes) of each message of the request (one, or one per list line)."""
+    ) -> list[_Draft]:
+        """Return (sender, tz, phones, mes, items) of each message of the request (one, or one per
+        list line); ``items`` are the split ``phones`` when reading the list needed them, else None."""
         sender = (fields.get("sender") or None) if use_sender else None
         sender = query.get("sender") or sender
         tz = query.get("tz")
         listing = query.get("list")
         if not listing:
-            return [(sender, tz, fields.get("phones") or "", fields.get("mes") or "")]
-        lines: list[tuple[str | None, str | None, str, str]] = []
+            return [(sender, tz, fields.get("phones") or "", fields.get("mes") or "", None)]
+        lines: list[_Draft] = []
         # S:121: with nl=1 texts hold real newlines. Assumed reading (the page does not say more): a
         # line that starts with a 'sender|' prefix or with recipients and ':'/';' starts a message;
         # any other line continues the previous message's text. Without nl, "\n" is a newline.
@@ -542,11 +610,14 @@ class Emulator:
                 line_sender, line_tz = name.strip() or sender, zone.strip() or tz
                 line = rest
             # S:117: numbers and text are separated by a colon or a semicolon, whichever comes first.
-            cut = min((i for i in (line.find(":"), line.find(";")) if i >= 0), default=-1)
-            starts = prefixed or (cut >= 0 and _recipient_list(line[:cut], kind))
+            colon, semicolon = line.find(":"), line.find(";")
+            cut = semicolon if colon < 0 or 0 <= semicolon < colon else colon
+            phones = line[:cut]
+            items = _split_items(phones) if cut >= 0 and not prefixed else None
+            starts = prefixed or (items is not None and _recipient_list(items, kind))
             if multiline and lines and not starts:
                 last = lines[-1]
-                lines[-1] = (last[0], last[1], last[2], f"{last[3]}\n{raw_line}")
+                lines[-1] = (last[0], last[1], last[2], f"{last[3]}\n{raw_line}", last[4])
                 continue
             if not raw_line.strip():
                 continue
@@ -555,18 +626,19 @@ class Emulator:
             mes = line[cut + 1 :]
             if not multiline:
                 mes = mes.replace("\\n", "\n")
-            lines.append((line_sender, line_tz, line[:cut], mes))
+            lines.append((line_sender, line_tz, phones, mes, items))
         if not lines:
             raise BadParameters("list is empty")
         return lines
 
     def _check_text(self, mes: str, query: Mapping[str, str], options: _Options) -> str:
         kind = options.kind
-        if kind == "mail" and (not mes.strip() or not options.subject):
+        blank = not mes.strip()
+        if kind == "mail" and (blank or not options.subject):
             raise BadParameters("an e-mail needs a subject (subj), a text and a sender address")
-        if kind == "mms" and not mes.strip() and not options.subject:
+        if kind == "mms" and blank and not options.subject:
             raise BadParameters("an MMS needs a subject (subj) or a text")
-        if not mes.strip() and kind not in ("hlr", "ping", "mms"):
+        if blank and kind not in ("hlr", "ping", "mms"):
             raise BadParameters("mes is empty")
         if len(mes) > MAX_MES:
             raise BadParameters(f"mes is longer than {MAX_MES} characters")
@@ -577,9 +649,8 @@ class Emulator:
         return mes
 
     def _recipients(
-        self, account: Account, phones: str, parts: int, kind: str | None
+        self, account: Account, items: list[str], parts: int, kind: str | None
     ) -> list[Recipient]:
-        items = _split_items(phones)
         if not items:
             raise BadParameters("phones is empty")
         recipients: list[Recipient] = []
@@ -591,23 +662,17 @@ class Emulator:
 
     @staticmethod
     def _recipient(account: Account, item: str, parts: int, kind: str | None) -> Recipient:
-        wrong = Recipient(
-            item,
-            Decimal(0),
-            int(MessageStatus.WRONG_NUMBER),
-            int(DeliveryError.INVALID_NUMBER_FORMAT),
-        )
         if kind in ("mail", "tg"):
             value = classify_recipient(item, kind, groups=False)
             if value is None:
-                return wrong
+                return _wrong_number(item)
             phone = normalize_phone(value)
             if phone is None:  # an e-mail address, a Telegram nickname or #ID
                 return Recipient(value, account.tariff.price_per_part * parts)
         else:
             phone = normalize_phone(item)
             if phone is None:
-                return wrong
+                return _wrong_number(item)
         cost = account.tariff.price(phone) * parts
         outcome = TEST_OUTCOMES.get(phone[-3:]) if phone.startswith(TEST_PREFIX) else None
         if outcome is None:
@@ -632,10 +697,13 @@ class Emulator:
         use_sender: bool,
     ) -> list[_Line]:
         lines = []
-        for sender, tz, phones, raw_mes in self._lines(fields, query, use_sender=use_sender):
+        kind = options.kind
+        for sender, tz, phones, raw_mes, items in self._lines(fields, query, use_sender=use_sender):
             text = self._check_text(raw_mes, query, options)
-            parts = parts_of(text, options.kind)
-            recipients = self._recipients(account, phones, parts, options.kind)
+            parts = parts_of(text, kind)
+            if items is None:
+                items = _split_items(phones)
+            recipients = self._recipients(account, items, parts, kind)
             lines.append(_Line(sender, tz, text, parts, recipients))
         return lines
 
@@ -688,10 +756,15 @@ class Emulator:
         self.guards.check_duplicate(key, now)
         message_id = given_id or str(next(self._ids))
         lines = self._admit(account, lines, options, message_id, len(lines) > 1 or "list" in query)
-        send_times = [
-            parse_send_time(fields.get("time"), now=now, tz=parse_tz(line.tz, account.tz))
-            for line in lines
-        ]
+        send_time = fields.get("time")
+        times_by_tz: dict[str | None, float] = {}  # the lines of a list mostly share one tz
+        send_times = []
+        for line in lines:
+            send_at = times_by_tz.get(line.tz)
+            if send_at is None:
+                tz = parse_tz(line.tz, account.tz)
+                send_at = times_by_tz[line.tz] = parse_send_time(send_time, now=now, tz=tz)
+            send_times.append(send_at)
         lines = [self._flood_check(account, line, now) for line in lines]
         recipients = [r for line in lines for r in line.recipients]
         accepted = [r for r in recipients if r.rejected_status is None]
@@ -749,23 +822,32 @@ class Emulator:
         elif options.kind not in ("tg", "hlr", "ping") and not account.allows_sender(sender):
             return f"sender {sender!r} is not registered", int(DeliveryError.UNREGISTERED_SENDER_ID)
         lowered = line.text.lower()
-        if any(word in lowered for word in self.spam_words):
-            return "the text is refused by the spam filter", int(DeliveryError.SPAM_FILTER)
+        for word in self.spam_words:
+            if word in lowered:
+                return "the text is refused by the spam filter", int(DeliveryError.SPAM_FILTER)
         return None, 0
 
     def _flood_check(self, account: Account, line: _Line, now: float) -> _Line:
         """Block, with status 23 and err 251, the numbers this account sent too many messages in a row."""
-        checked = []
-        for r in line.recipients:
-            if r.rejected_status is None and self.guards.flood(f"{account.login} {r.phone}", now):
-                r = Recipient(
-                    r.phone,
-                    Decimal(0),
-                    int(MessageStatus.FORBIDDEN),
-                    int(DeliveryError.PER_NUMBER_LIMIT_EXCEEDED),
+        flood, login = self.guards.flood, account.login
+        checked: list[Recipient] | None = None  # a copy, made once a recipient is blocked
+        for index, r in enumerate(line.recipients):
+            if r.rejected_status is None and flood(f"{login} {r.phone}", now):
+                if checked is None:
+                    checked = line.recipients[:index]
+                checked.append(
+                    Recipient(
+                        r.phone,
+                        Decimal(0),
+                        int(MessageStatus.FORBIDDEN),
+                        int(DeliveryError.PER_NUMBER_LIMIT_EXCEEDED),
+                    )
                 )
-            checked.append(r)
-        return dataclasses.replace(line, recipients=checked)
+            elif checked is not None:
+                checked.append(r)
+        if checked is None:
+            return line
+        return _Line(line.sender, line.tz, line.text, line.parts, checked)
 
     def _store(
         self,
@@ -776,23 +858,32 @@ class Emulator:
         now: float,
         send_at: float,
     ) -> None:
-        message = Message(
-            id=message_id,
-            login=account.login,
-            recipients=tuple(line.recipients),
-            text=line.text,
-            parts=line.parts,
-            cost=sum((r.cost for r in line.recipients if r.rejected_status is None), Decimal(0)),
-            sender=line.sender or account.default_sender,
-            created_at=now,
-            send_at=send_at,
-            kind=options.kind,
-            valid=options.valid,
-            tinyurl=options.tinyurl,
-            subject=options.subject,
+        recipients = line.recipients
+        cost = Decimal(0)
+        for r in recipients:
+            if r.rejected_status is None:
+                cost += r.cost
+        message = Message(  # by position: keyword arguments make a frozen record slower still
+            message_id,  # id
+            account.login,  # login
+            tuple(recipients),  # recipients
+            line.text,  # text
+            line.parts,  # parts
+            cost,  # cost
+            line.sender or account.default_sender,  # sender
+            now,  # created_at
+            send_at,  # send_at
+            options.kind,  # kind
+            options.valid,  # valid
+            options.tinyurl,  # tinyurl
+            options.subject,  # subject
         )
         self._messages.append(message)
-        self._by_id.setdefault((account.login, message_id), []).append(message)
+        key = (account.login, message_id)
+        bucket = self._by_id.get(key)
+        if bucket is None:
+            bucket = self._by_id[key] = []
+        bucket.append(message)
         for listener in self.listeners:
             listener(message)
         if self.max_messages is not None and len(self._messages) > self.max_messages:
@@ -847,6 +938,13 @@ class Emulator:
 
 
 _SEND_FIELDS = ("phones", "mes", "id", "sender", "time", "query")
+
+
+def _wrong_number(item: str) -> Recipient:
+    """The recipient an item that is no number becomes: status 22, err 249, free."""
+    return Recipient(
+        item, Decimal(0), int(MessageStatus.WRONG_NUMBER), int(DeliveryError.INVALID_NUMBER_FORMAT)
+    )
 
 
 def _cost_reply(lines: list[_Line]) -> Reply:
