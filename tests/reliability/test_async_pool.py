@@ -621,3 +621,24 @@ def test_an_async_call_over_http_imports_no_http_library() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[:2] == ["100.50", "[]"], done.stdout
     assert server.bodies, "the call reached the server"
+
+
+def test_a_proxied_endpoint_goes_through_httpx_and_the_proxy() -> None:
+    """proxies= is honoured by the async client: the request goes to the proxy (absolute-form target),
+    through httpx."""
+    from smsc_soap import AsyncSoapSmsc
+    from tests.helpers.raw_server import ok_reply
+
+    async def main() -> object:
+        async with AsyncSoapSmsc(
+            "alex",
+            "pw",
+            endpoint="http://127.0.0.1:9/sys/soap.php",
+            mirrors=[],
+            proxies={"http": f"http://127.0.0.1:{proxy.port}"},
+        ) as client:
+            return (await client.get_balance()).balance
+
+    with RawServer(respond(ok_reply("get_balance"))) as proxy:
+        assert asyncio.run(main())
+    assert proxy.connections == 1 and proxy.heads[0].startswith(b"POST http://127.0.0.1:9/")
