@@ -88,7 +88,7 @@ def test_keep_alive_connection_is_reused() -> None:
     assert server.accepted == 1 and len(server.bodies) == 5
 
 
-def test_request_is_one_write_with_our_headers() -> None:
+def test_request_line_and_headers() -> None:
     """Identity encoding, our User-Agent, the exact Content-Length, no Transfer-Encoding."""
 
     async def scenario(transport: AsyncTransport) -> None:
@@ -418,7 +418,7 @@ def test_close_racing_a_call_opens_nothing() -> None:
         assert isinstance(outcome, BaseException)
         return outcome
 
-    with RawServer(keep_alive(OK_KEEP, delay=0.5)) as server:
+    with RawServer(keep_alive(OK_KEEP, delay=2.0)) as server:  # outlasts aclose() by a wide margin
         outcome = run(TransportConfig(max_connections=1, deadline=10), scenario)
     assert isinstance(outcome, ClientClosedError)
     assert server.accepted == 1 and server.bodies == [b"<x/>"]
@@ -439,21 +439,21 @@ def test_cancellation_mid_read_closes_the_connection(how: str) -> None:
             pass
 
     async def scenario(transport: AsyncTransport) -> None:
-        call = post(transport, server.url, seconds=20)
+        task = asyncio.create_task(post(transport, server.url, seconds=20))
+        while not server.bodies:  # the request was read: the call awaits the reply
+            await asyncio.sleep(0.01)
         if how == "task.cancel":
-            task = asyncio.create_task(call)
-            while not server.bodies:
-                await asyncio.sleep(0.01)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
         elif how == "wait_for":
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(call, 0.3)
+                await asyncio.wait_for(task, 0.05)
         else:
             with pytest.raises(TimeoutError):
-                async with asyncio.timeout(0.3):
-                    await call
+                async with asyncio.timeout(0.05):
+                    await task
+        assert task.cancelled()
         assert await asyncio.to_thread(saw_close.wait, 5)
         assert await post(transport, server.url) == BODY
 
