@@ -49,7 +49,10 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncConnection", "AsyncPool"]
 
-_POLLIN_OR_WORSE = select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL
+_HAS_POLL = hasattr(select, "poll")
+_POLLIN_OR_WORSE = (
+    select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL if _HAS_POLL else 0
+)
 #: How close to the deadline a failure counts as the deadline's doing (as in :func:`past_deadline`).
 _SLACK = 0.005
 
@@ -207,9 +210,12 @@ class AsyncConnection(asyncio.Protocol):
         if sock is None:
             return False
         try:
-            poller = select.poll()
-            poller.register(sock.fileno(), _POLLIN_OR_WORSE)
-            return not poller.poll(0)
+            if _HAS_POLL:
+                poller = select.poll()
+                poller.register(sock.fileno(), _POLLIN_OR_WORSE)
+                return not poller.poll(0)
+            readable, _, broken = select.select([sock], [], [sock], 0)  # no poll() (Windows)
+            return not readable and not broken
         except (OSError, ValueError):
             return False
 

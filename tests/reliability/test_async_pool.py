@@ -121,9 +121,16 @@ def test_stale_connection_is_dropped_before_reuse() -> None:
     assert server.accepted == 2 and len(server.bodies) == 2
 
 
-def test_stale_connection_is_dropped_even_before_the_loop_noticed() -> None:
-    """The peer's close has not been read by the event loop yet (no loop iteration since): the poll
-    before reuse still sees it, and the request goes out once, on a new connection."""
+@pytest.mark.parametrize("check", ["poll", "select"])
+def test_stale_connection_is_dropped_even_before_the_loop_noticed(
+    check: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The peer's close has not been read by the event loop yet (no loop iteration since): the check
+    before reuse (poll, or select where there is no poll) still sees it, and the request goes out
+    once, on a new connection."""
+    import smsc_soap._http.async_connection as module
+
+    monkeypatch.setattr(module, "_HAS_POLL", check == "poll")
     closed = threading.Event()
 
     def reply_then_close(conn: Conn) -> None:
