@@ -47,7 +47,7 @@ from .types import RawReply, TransportConfig, check_reply_headers
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["AsyncConnection", "AsyncPool"]
+__all__ = ["AsyncConnection", "AsyncPool", "Slots", "WaitQueue"]
 
 _HAS_POLL = hasattr(select, "poll")
 _POLLIN_OR_WORSE = (
@@ -310,7 +310,7 @@ class AsyncPool:
         self._loop = loop
         self._idle: list[AsyncConnection] = []
         self._open = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._waiters = WaitQueue(loop)
         self.closed = False
 
     def __repr__(self) -> str:
@@ -342,39 +342,13 @@ class AsyncPool:
                     f"no pooled connection became free in time (all {cfg.max_connections} to "
                     f"{self.host}:{self.port} busy); nothing was sent"
                 )
-            await self._wait(left)
+            await self._waiters.wait(left)
         try:
             return await self._connect(deadline_at)
         except BaseException:
             self._open -= 1
-            self._wake_one()
+            self._waiters.wake_one()
             raise
-
-    async def _wait(self, left: float) -> None:
-        """Wait until a connection is released (or the pool closed), at most ``left`` seconds."""
-        waiter: asyncio.Future[None] = self._loop.create_future()
-        self._waiters.append(waiter)
-        timer = self._loop.call_later(left, _settle, waiter)
-        try:
-            await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self._wake_one()  # woken, then cancelled: pass the turn on
-            raise
-        finally:
-            timer.cancel()
-            try:
-                self._waiters.remove(waiter)
-            except ValueError:
-                pass
-
-    def _wake_one(self) -> None:
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
 
     def release(self, conn: AsyncConnection, reusable: bool) -> None:
         """Return ``conn`` after a call: kept idle if its reply was read whole and it may be reused."""
@@ -383,7 +357,7 @@ class AsyncPool:
         else:
             self._open -= 1
             conn.close()
-        self._wake_one()
+        self._waiters.wake_one()
 
     def close(self) -> None:
         """Close idle connections; connections in use are closed when released; waiters give up."""
@@ -392,8 +366,7 @@ class AsyncPool:
         self._open -= len(idle)
         for conn in idle:
             conn.close()
-        while self._waiters:
-            self._wake_one()
+        self._waiters.wake_all()
 
     async def _connect(self, deadline_at: float) -> AsyncConnection:
         """Open a connection (TCP_NODELAY; TLS verified with SNI); raises NOT_SENT errors only."""
@@ -470,6 +443,78 @@ class AsyncPool:
         conn.close()
         transport.abort()
         raise error
+
+
+class WaitQueue:
+    """Tasks waiting, first come first served, for something another task frees (a connection, a slot).
+
+    A woken task re-checks what it waits for; one woken and then cancelled before it ran passes its
+    turn on, so a release is never lost.
+    """
+
+    __slots__ = ("_loop", "_waiters")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def wait(self, left: float) -> None:
+        """Wait until woken, at most ``left`` seconds (then return as well: the caller re-checks)."""
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(waiter)
+        timer = self._loop.call_later(left, _settle, waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.wake_one()  # woken, then cancelled: pass the turn on
+            raise
+        finally:
+            timer.cancel()
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                pass
+
+    def wake_one(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def wake_all(self) -> None:
+        while self._waiters:
+            self.wake_one()
+
+
+class Slots:
+    """At most ``size`` requests in flight over all the pools of one transport (SMSC counts concurrent
+    requests per login, whichever host serves them), as the sync client's connection slots."""
+
+    __slots__ = ("_waiters", "busy", "size")
+
+    def __init__(self, size: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.size = size
+        self.busy = 0
+        self._waiters = WaitQueue(loop)
+
+    async def take(self, deadline_at: float) -> None:
+        """Take a slot, waiting until ``deadline_at``; no free slot in time is NOT_SENT."""
+        while self.busy >= self.size:
+            left = deadline_at - time.monotonic()
+            if left <= 0:
+                raise SmscConnectTimeoutError(
+                    f"no connection slot became free in time (all {self.size} busy); "
+                    "nothing was sent"
+                )
+            await self._waiters.wait(left)
+        self.busy += 1
+
+    def give(self) -> None:
+        self.busy -= 1
+        self._waiters.wake_one()
 
 
 def _settle(waiter: asyncio.Future[None]) -> None:

@@ -33,7 +33,7 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
-from .async_connection import AsyncPool
+from .async_connection import AsyncPool, Slots
 from .redact import Envelope, forget_locals
 from .sync_transport import Direct, direct_address
 from .types import (
@@ -78,6 +78,7 @@ class AsyncTransport:
         self._direct: dict[str, Direct[AsyncPool] | None] = {}
         self._socket_pools: dict[tuple[str, str, int], AsyncPool] = {}
         self._context: ssl.SSLContext | None = None
+        self._slots: Slots | None = None
         self.closed = False
 
     def __repr__(self) -> str:
@@ -196,9 +197,29 @@ class AsyncTransport:
                 delivery=Delivery.NOT_SENT,
                 retry_safe=False,
             )
-        route = self._route(url, self._check_loop())
-        if route is not None:
-            return await self._post_direct(route, url, envelope, headers, deadline_at)
+        loop = self._check_loop()
+        route = self._route(url, loop)
+        slots = self._slots
+        if slots is None:
+            slots = self._slots = Slots(self.config.max_connections, loop)
+        await slots.take(deadline_at)  # NOT_SENT if none frees in time
+        try:
+            if route is not None:
+                return await self._post_direct(route, url, envelope, headers, deadline_at)
+            return await self._post_httpx(url, envelope, headers, deadline_at)
+        finally:
+            slots.give()
+
+    async def _post_httpx(
+        self, url: str, envelope: Envelope, headers: Mapping[str, str], deadline_at: float
+    ) -> RawReply:
+        remaining = deadline_at - time.monotonic()
+        if remaining <= 0:
+            raise SmscDeadlineExceededError(
+                "the call's total deadline passed before the request was sent",
+                delivery=Delivery.NOT_SENT,
+                retry_safe=False,
+            )
         cfg = self.config
         import httpx
 
@@ -207,6 +228,8 @@ class AsyncTransport:
             connect=min(cfg.connect_timeout, remaining),
             pool=remaining,
         )
+        if self.closed:
+            raise ClientClosedError("the client is closed; no connection was opened")
         client = self._get_client()
         stage = _Stage()
         error: SmscTransportError | None = None

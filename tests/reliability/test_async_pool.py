@@ -363,6 +363,35 @@ def test_max_connections_respected_under_50_tasks() -> None:
     assert server.accepted <= 3 and in_flight[1] <= 3
 
 
+@pytest.mark.usefixtures("async_path")
+def test_max_connections_bounds_requests_in_flight_over_all_endpoints() -> None:
+    """A primary and a mirror, max_connections=2, 12 tasks over both: at most 2 requests in flight in
+    all (SMSC counts concurrent requests per login, whichever host serves them)."""
+    in_flight = [0, 0]  # now, most
+    lock = threading.Lock()
+
+    def slow(conn: Conn) -> None:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight[1], in_flight[0])
+        time.sleep(0.03)
+        with lock:
+            in_flight[0] -= 1
+        conn.sock.sendall(OK_KEEP)
+
+    slow.keep_alive = True  # type: ignore[attr-defined]
+
+    async def scenario(transport: AsyncTransport) -> list[bytes]:
+        urls = [primary.url, mirror.url]
+        return await asyncio.gather(*(post(transport, urls[i % 2], seconds=30) for i in range(12)))
+
+    with RawServer(slow) as primary, RawServer(slow) as mirror:
+        bodies = run(TransportConfig(max_connections=2, deadline=30), scenario)
+    assert bodies == [BODY] * 12
+    assert len(primary.bodies) == len(mirror.bodies) == 6
+    assert in_flight[1] <= 2
+
+
 def test_no_free_connection_in_time_is_not_sent() -> None:
     """max_connections=1 held by a slow call: the next one waits its time left, then NOT_SENT."""
 
