@@ -55,6 +55,8 @@ _POLLIN_OR_WORSE = (
 )
 #: How close to the deadline a failure counts as the deadline's doing (as in :func:`past_deadline`).
 _SLACK = 0.005
+#: How early a timer may fire and still count as on time (the loop rounds to its clock's resolution).
+_EARLY = 0.001
 
 
 class AsyncConnection(asyncio.Protocol):
@@ -182,7 +184,7 @@ class AsyncConnection(asyncio.Protocol):
         if self._parser is None:
             return
         now = time.monotonic()
-        if now >= self._deadline_at - _SLACK / 5:
+        if now >= self._deadline_at - _EARLY:
             self._fail(
                 SmscDeadlineExceededError(
                     f"no complete reply within the {self._deadline:g} s deadline; "
