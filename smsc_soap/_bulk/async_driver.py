@@ -7,9 +7,11 @@ per batch, at most ``concurrency`` at a time (a semaphore), on an :class:`AsyncS
 written by one dedicated thread, in order: each commit waits for ``fsync`` (synchronous=FULL), about a
 millisecond on a disk, which inline would stall every reply behind it (measured: 10,000 messages at
 50 ms latency took 0.73 s with inline commits on disk, 0.63 s with the journal in memory). A batch is
-committed as ``sending`` before its task starts; as many batches as there are free slots (at most
-``OPEN_AT_ONCE``) share one commit, with the outcomes recorded since the last one. Outcomes wait at most
-``FLUSH_SECONDS`` to be committed, and are committed when the run ends or is interrupted.
+committed as ``sending`` before its task starts; batches are journaled ahead of the free slots, several
+in one commit with the outcomes recorded since the last one, while the batches already journaled are
+started (see :func:`~smsc_soap._bulk.session.journal_ahead`); those a stopped run did not start are
+deleted. Outcomes wait at most ``FLUSH_SECONDS`` to be committed, and are committed when the run ends
+or is interrupted.
 
 Cancellation (``task.cancel()``, ``asyncio.timeout``, Ctrl-C under ``asyncio.run``) cancels the
 requests in flight and re-raises once the journal thread is idle: their batches stay ``sending`` in
@@ -22,6 +24,7 @@ raised inside the run (by the input iterable, say) lets the requests in flight f
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -37,7 +40,7 @@ from .batcher import (
     Line,
 )
 from .journal import FLUSH_SECONDS, account_digest
-from .ledger import BulkProgress, BulkSummary
+from .ledger import BulkProgress, BulkSummary, Ledger
 from .plan import Batch, Outcome, Plan, Send, Sleep, Status, Step, send_args
 from .session import (
     OPEN_AT_ONCE,
@@ -45,7 +48,7 @@ from .session import (
     Session,
     _open_session,
     _summary,
-    group_size,
+    journal_ahead,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +74,10 @@ class _AsyncRunner:
         self.failure: BaseException | None = None
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="smsc-bulk-journal")
         self.flush_timer: asyncio.TimerHandle | None = None
+        #: Batches journaled as 'sending' ahead of the slots, not sent yet, and the commit of the
+        #: next group, when one is running on the journal thread.
+        self.ready: deque[Batch] = deque()
+        self.opening: Future[list[Batch]] | None = None
 
     async def _journal(self, call: Callable[..., T], *args: Any) -> T:
         """Run one journal call on the journal thread; it completes even if this task is cancelled."""
@@ -170,32 +177,39 @@ class _AsyncRunner:
                 self._start(batch)
             records = records[taken:]
         chunks = session.chunks(items, start)
-        ready: list[tuple[list[Line], list[Invalid]]] = []
-        tail: list[Invalid] = []  # invalid items after the last batch
+        ahead, low = journal_ahead(session.concurrency)
+        ready = self.ready
         reading = True
+        tail: list[Invalid] = []  # invalid items after the last batch
         while True:
-            wanted = group_size(session.concurrency - len(self.tasks), len(self.tasks))
-            while reading and len(ready) < wanted:
-                chunk = next(chunks, None)
-                if chunk is not None and chunk[0]:
-                    ready.append(chunk)
-                else:
-                    reading = False
-                    tail = [] if chunk is None else chunk[1]
+            opening = self.opening
+            if opening is not None and (opening.done() or not ready):
+                opened: list[Batch] = await asyncio.wrap_future(opening)
+                self.opening = None  # (cancelled while waiting, the run's end still drops them)
+                ready.extend(opened)
+                continue
+            if opening is None and reading and len(ready) <= low:
+                group: list[tuple[list[Line], list[Invalid]]] = []
+                while reading and len(ready) + len(group) < ahead:
+                    chunk = next(chunks, None)
+                    if chunk is not None and chunk[0]:
+                        group.append(chunk)
+                    else:
+                        reading = False
+                        if chunk is not None:
+                            tail = chunk[1]
+                if group:
+                    # Committed as 'sending', in one commit, before any of their requests can leave.
+                    # The commit runs on the journal thread while the batches ready are started.
+                    self.opening = self.writer.submit(ledger.open_batches, group)
+                    continue
             if not ready:
                 if tail:  # after every batch before them
                     await self._journal(ledger.add_invalid, tail)
                 return
             if not await self._room():
                 return
-            taken = 1
-            while taken < len(ready) and not self.slots.locked():
-                await self.slots.acquire()  # a free slot: taken at once
-                taken += 1
-            group, ready = ready[:taken], ready[taken:]
-            # Committed as 'sending', in one commit, before any of their requests can leave.
-            for batch in await self._journal(ledger.open_batches, group):
-                self._start(batch)
+            self._start(ready.popleft())
 
     async def run(self, items: Iterable[Item], start: int) -> None:
         """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time."""
@@ -223,10 +237,24 @@ class _AsyncRunner:
                 self.flush_timer.cancel()
                 self.flush_timer = None
             flushed = self.writer.submit(session.ledger.flush)
+            # Journaled ahead but never sent (the run stopped): as if never read. The journal thread
+            # runs calls in order, so a group being committed is committed before this runs.
+            unsent, opening = list(self.ready), self.opening
+            self.ready.clear()
+            self.opening = None
+            if unsent or opening is not None:
+                self.writer.submit(_drop_unsent, session.ledger, unsent, opening)
             self.writer.shutdown(wait=True)
         if self.failure is not None:
             raise self.failure
         flushed.result()  # interrupted, a failed flush is tried again when the journal closes
+
+
+def _drop_unsent(ledger: Ledger, unsent: list[Batch], opening: Future[list[Batch]] | None) -> None:
+    """On the journal thread: delete the batches journaled ahead that were never sent."""
+    if opening is not None and opening.exception() is None:
+        unsent = unsent + opening.result()
+    ledger.drop_unsent(unsent)
 
 
 async def send_bulk_async(

@@ -484,6 +484,25 @@ class Journal:
         assert seq is not None
         return seq
 
+    def drop_unsent(self, seqs: Sequence[int]) -> int:
+        """Delete batches journaled ahead whose requests never left (the run stopped first), and the
+        invalid items read with or after them, in one commit; return how many invalid items went.
+
+        Afterwards the journal reads as if the run had stopped right after the last batch it sent:
+        a resume reads those items again. Only rows still ``sending`` are deleted.
+        """
+        if not seqs:
+            return 0
+        with self._transaction():
+            self._db.executemany(
+                "DELETE FROM batch WHERE seq = ? AND state = 'sending'", [(seq,) for seq in seqs]
+            )
+            end = self._db.execute("SELECT COALESCE(MAX(end_item), 0) FROM batch").fetchone()[0]
+            cursor = self._db.execute(
+                "DELETE FROM item_error WHERE seq IS NULL AND item >= ?", (int(end),)
+            )
+            return max(cursor.rowcount, 0)
+
     def add_invalid(self, invalid: list[tuple[int, str, str]]) -> None:
         """Record items that failed validation (item index, reason, detail)."""
         if invalid:

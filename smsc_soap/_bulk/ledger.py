@@ -31,6 +31,7 @@ __all__ = [
     "batch_from_record",
     "check_phone",
     "new_message_id",
+    "stops_run",
     "summary",
 ]
 
@@ -126,6 +127,15 @@ def new_message_id() -> str:
     from .._params.validation import new_message_id as new_id
 
     return new_id()
+
+
+def stops_run(outcome: Outcome) -> bool:
+    """Whether ``outcome`` stops a run from taking new batches (as :meth:`Ledger.count` decides):
+    held (auth, funds, block, no connection, an account-wide refusal) or an unknown outcome that
+    reconciling could not settle, for the batch or any part of a split one."""
+    if outcome.state == "split":
+        return any(stops_run(part) for _, part, _ in outcome.results)
+    return outcome.state not in ("sent", "failed") and outcome.error is not None
 
 
 def batch_from_record(record: BatchRecord) -> Batch:
@@ -243,6 +253,18 @@ class Ledger:
         for part, seq in zip(parts, seqs, strict=True):
             part.seq = seq
         return parts
+
+    def drop_unsent(self, batches: Sequence[Batch]) -> None:
+        """Forget batches journaled ahead that were never sent (the run stopped first): their rows
+        and the invalid items read with or after them go, and the counters step back to match."""
+        if not batches:
+            return
+        with self._lock:
+            invalid = self.journal.drop_unsent([batch.seq for batch in batches])
+            consumed = self.journal.consumed()
+        counters = self.counters
+        counters.items_read = min(counters.items_read, consumed)
+        counters.items_failed = max(0, counters.items_failed - invalid)
 
     def add_invalid(self, invalid: list[Invalid]) -> None:
         """Record invalid items read after the last batch."""

@@ -7,9 +7,9 @@ login). One batch is one request and one message id. Memory stays flat: only the
 held; everything else is in the journal.
 
 Every batch is committed to the :class:`~smsc_soap._bulk.journal.Journal` before its request can leave, and its
-outcome after. Commits are grouped: the driver opens as many batches as it has free slots (at most
-:data:`OPEN_AT_ONCE`) in one commit, and an outcome is committed with the next commit (or when the run
-ends, is interrupted, or the oldest outcome has waited ``FLUSH_SECONDS``). When the outcome of a send
+outcome after. Commits are grouped: the driver journals batches ahead of its free slots, several in
+one commit (see :func:`journal_ahead`), and an outcome is committed with the next commit (or when the
+run ends, is interrupted, or the oldest outcome has waited ``FLUSH_SECONDS``). When the outcome of a send
 is unknown (a timeout after sending, a dropped connection, or a duplicate refusal), the batch is reconciled: ``get_status`` of its id for its first number; found means
 sent, not found means the identical request is sent again (within 60 s the service's duplicate check
 would also refuse a second copy). ``resume=True`` does the same for every batch a crashed run left
@@ -26,11 +26,12 @@ from __future__ import annotations
 import tempfile
 import threading
 import time as _time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import SmscError, SmscValidationError
@@ -48,7 +49,7 @@ from .batcher import (
     estimate_bulk,
 )
 from .journal import AccountDigest, Journal, JournalError, account_digest
-from .ledger import BulkProgress, BulkSummary, Ledger, batch_from_record, summary
+from .ledger import BulkProgress, BulkSummary, Ledger, batch_from_record, stops_run, summary
 from .plan import (
     Batch,
     Finish,
@@ -83,18 +84,21 @@ __all__ = [
 # Kept for code that imported it from here.
 _batch_from_record = batch_from_record
 
-#: At most this many batches are journaled in one commit (as many as there are free slots).
+#: At most this many batches are journaled in one commit.
 OPEN_AT_ONCE = 16
 
 
-def group_size(free: int, in_flight: int) -> int:
-    """How many batches to build and journal in one commit: one per free slot, at most
-    :data:`OPEN_AT_ONCE`, and at most as many as are in flight already (at least one).
+def journal_ahead(concurrency: int) -> tuple[int, int]:
+    """How many batches the drivers keep journaled ahead of the free slots, and the level at which
+    they journal more: ``(concurrency, concurrency // 2)``.
 
-    The first request leaves as soon as its batch is built; groups then grow with the requests in
-    flight, so building a group never holds back a slot that could be busy.
+    Batches are built and committed (as ``sending``) in groups while the slots are busy, so a slot
+    that frees up is filled at once, without waiting for a commit. A crash can leave up to that many
+    batches journaled but never sent: resume settles each with ``get_status`` (not found, so sent
+    then), as after a crash mid-send. A run that stops deletes the ones it did not send.
     """
-    return max(1, min(free, in_flight, OPEN_AT_ONCE))
+    ahead = max(1, min(concurrency, OPEN_AT_ONCE))
+    return ahead, ahead // 2
 
 
 @dataclass(slots=True)
@@ -145,12 +149,26 @@ def drive(plan: Plan, perform: Callable[[Step], object]) -> Outcome:
 
 
 class _Runner:
-    """The thread driver: the producer loop on the calling thread, sends on a pool of threads."""
+    """The thread driver: the producer on the calling thread, ``concurrency`` sender threads.
+
+    The producer reads, batches and journals (``sending``, several batches per commit) ahead of the
+    senders, and records the outcomes they hand back. Each sender takes the next journaled batch
+    itself as soon as it is free, so a slow commit on the producer's side never leaves a slot idle
+    while batches are ready.
+    """
 
     def __init__(self, client: SoapSmsc, session: Session) -> None:
         self.client = client
         self.session = session
-        self.in_flight: dict[Future[Outcome], Batch] = {}
+        self.ready: deque[Batch] = deque()  # journaled as 'sending', not taken by a sender yet
+        self.cond = threading.Condition(threading.Lock())
+        self.closing = False
+        self.taken = 0  # batches taken by senders (under cond)
+        self.recorded = 0  # their outcomes recorded (by the producer)
+        #: Outcomes handed back by the senders; None: the journaled batches ran low (journal more).
+        self.done: SimpleQueue[tuple[Batch, Outcome | None, BaseException | None] | None]
+        self.done = SimpleQueue()
+        self.low = 0
 
     def _perform(self, step: Step) -> object:
         if isinstance(step, Send):
@@ -165,92 +183,157 @@ class _Runner:
         return self.session.perform_journal(step)
 
     def deliver(self, batch: Batch) -> Outcome:
-        """Run the batch's plan on this (worker) thread; journal steps go through the ledger's lock."""
+        """Run the batch's plan on this (sender) thread; journal steps go through the ledger's lock."""
         return drive(self.session.plan(batch), self._perform)
 
-    def _submit(self, pool: ThreadPoolExecutor, batch: Batch) -> None:
-        future = pool.submit(self.deliver, batch)
-        self.in_flight[future] = batch
-        self.session.ledger.counters.in_flight = len(self.in_flight)
+    def _send_loop(self) -> None:
+        """A sender thread: take the next journaled batch, deliver it, hand the outcome back."""
+        ready, cond, stop = self.ready, self.cond, self.session.stop
+        while True:
+            with cond:
+                while not ready or stop.is_set():
+                    if self.closing:
+                        return
+                    cond.wait()
+                batch = ready.popleft()
+                self.taken += 1
+                if len(ready) == self.low:
+                    self.done.put(None)  # wake the producer: time to journal the next group
+            try:
+                outcome = self.deliver(batch)
+            except BaseException as exc:  # a journal failure or a bug: the producer re-raises it
+                stop.set()
+                self.done.put((batch, None, exc))
+                continue
+            if stops_run(outcome):
+                stop.set()  # before this sender could take another batch; the producer says why
+            self.done.put((batch, outcome, None))
 
-    def _collect(self, *, block: bool) -> None:
-        if not self.in_flight:
-            return
+    def _in_flight(self) -> int:
+        return self.taken - self.recorded
+
+    def _offer(self, batches: list[Batch]) -> None:
+        """Hand journaled batches to the senders."""
+        with self.cond:
+            self.ready.extend(batches)
+            self.cond.notify(len(batches))
+
+    def _record(self, *, block: bool) -> None:
+        """Record the outcomes handed back; with ``block``, wait for one (or for a due flush)."""
         ledger = self.session.ledger
-        done, _ = wait(
-            list(self.in_flight),
-            timeout=ledger.flush_due_in() if block else 0,
-            return_when=FIRST_COMPLETED,
-        )
-        if not done:
-            ledger.flush_if_due()  # a long wait: the outcomes recorded so far are committed
-        for future in done:
-            batch = self.in_flight.pop(future)
-            self.session.ledger.counters.in_flight = len(self.in_flight)
-            self.session.ledger.record(batch, future.result())
+        # Something will come back: a batch in flight, or one journaled that a sender will take.
+        busy = self._in_flight() > 0 or (self.ready and not self.session.stop.is_set())
+        if block and busy:
+            try:
+                item = self.done.get(timeout=ledger.flush_due_in())
+            except Empty:
+                ledger.flush_if_due()  # a long wait: the outcomes recorded so far are committed
+                return
+        else:
+            try:
+                item = self.done.get_nowait()
+            except Empty:
+                return
+        while True:
+            if item is None:  # a wake-up, no outcome
+                try:
+                    item = self.done.get_nowait()
+                except Empty:
+                    return
+                continue
+            batch, outcome, error = item
+            self.recorded += 1
+            ledger.counters.in_flight = self._in_flight()
+            if error is not None:
+                raise error
+            assert outcome is not None
+            ledger.record(batch, outcome)
+            try:
+                item = self.done.get_nowait()
+            except Empty:
+                return
 
-    def _room(self) -> None:
-        while len(self.in_flight) >= self.session.concurrency:
-            self._collect(block=True)
-        self._collect(block=False)
-
-    def _free(self) -> int:
-        return self.session.concurrency - len(self.in_flight)
+    def _wait_for_room(self, low: int) -> None:
+        """Record outcomes until at most ``low`` journaled batches wait for a sender (or the run stops)."""
+        while len(self.ready) > low and not self.session.stop.is_set():
+            self._record(block=True)
 
     def run(self, items: Iterable[Item], start: int) -> None:
         """Read, batch, journal and send every item from ``start`` on, ``concurrency`` at a time.
 
-        As many batches as there are free slots (at most :data:`OPEN_AT_ONCE`) are built, then
-        journaled in one commit, with the outcomes recorded since the last commit, and sent.
+        Batches are journaled ahead of the senders (see :func:`journal_ahead`): built and committed
+        in groups, with the outcomes recorded since the last commit, while the senders are busy.
+        Those a stopped run did not send are deleted from the journal.
         """
         session = self.session
         ledger = session.ledger
-        with ThreadPoolExecutor(session.concurrency, thread_name_prefix="smsc-bulk") as pool:
+        stop = session.stop
+        ahead, low = journal_ahead(session.concurrency)
+        self.low = low
+        senders = [
+            threading.Thread(target=self._send_loop, name=f"smsc-bulk-{n}", daemon=True)
+            for n in range(session.concurrency)
+        ]
+        for sender in senders:
+            sender.start()
+        try:
             try:
                 records = ledger.unfinished()  # a previous session's: reconciled or sent again
-                while records:
-                    self._room()
-                    if session.stop.is_set():
+                while records and not stop.is_set():
+                    self._wait_for_room(low)
+                    if stop.is_set():
                         break
-                    take = min(self._free(), OPEN_AT_ONCE)
-                    for batch in ledger.reopen_many(records[:take]):  # one commit
-                        self._submit(pool, batch)
+                    take = min(ahead - len(self.ready), OPEN_AT_ONCE, len(records))
+                    self._offer(ledger.reopen_many(records[:take]))  # one commit
                     records = records[take:]
                 chunks = session.chunks(items, start)
-                ready: list[tuple[list[Line], list[Invalid]]] = []
-                tail: list[Invalid] = []  # invalid items after the last batch
+                tail: list[Invalid] = []
                 reading = True
                 while True:
-                    self._collect(block=False)
-                    wanted = group_size(self._free(), len(self.in_flight))
-                    while reading and len(ready) < wanted:
-                        chunk = next(chunks, None)
-                        if chunk is not None and chunk[0]:
-                            ready.append(chunk)
-                        else:
-                            reading = False
-                            tail = [] if chunk is None else chunk[1]
-                    if not ready:
+                    self._record(block=False)
+                    if stop.is_set():
+                        break
+                    if reading and len(self.ready) <= low:
+                        group: list[tuple[list[Line], list[Invalid]]] = []
+                        while reading and len(self.ready) + len(group) < ahead:
+                            chunk = next(chunks, None)
+                            if chunk is not None and chunk[0]:
+                                group.append(chunk)
+                            else:
+                                reading = False
+                                if chunk is not None:
+                                    tail = chunk[1]  # invalid items after the last batch
+                        if group:
+                            # Durable (one commit, with the outcomes so far) before any is sent.
+                            self._offer(ledger.open_batches(group))
+                            continue
+                    if not reading and not self.ready:
                         ledger.add_invalid(tail)  # after every batch before them
                         break
-                    self._room()
-                    if session.stop.is_set():
-                        break
-                    free = self._free()
-                    group, ready = ready[:free], ready[free:]
-                    for batch in ledger.open_batches(group):  # durable before any is sent
-                        self._submit(pool, batch)
-                while self.in_flight:
-                    self._collect(block=True)
+                    self._record(block=True)  # the senders are busy: wait for an outcome
+                while self._in_flight() > 0:
+                    self._record(block=True)
                 ledger.flush()
             except BaseException:
                 # Interrupted: let the requests in flight finish and record them, then re-raise.
-                session.stop.set()
-                while self.in_flight:
-                    self._collect(block=True)
+                stop.set()
+                while self._in_flight() > 0:
+                    with suppress(Exception):
+                        self._record(block=True)
                 with suppress(Exception):  # if this fails too, closing the journal tries again
                     ledger.flush()
                 raise
+        finally:
+            with self.cond:
+                self.closing = True
+                stop_taking = stop.is_set()
+                unsent = list(self.ready) if stop_taking else []
+                self.cond.notify_all()
+            for sender in senders:
+                sender.join()
+            # Journaled ahead but never sent (the run stopped): as if never read.
+            with suppress(Exception):  # left 'sending', resume would settle them by status
+                ledger.drop_unsent(unsent)
 
 
 def _run_key(base_request: Mapping[str, Any], batch_size: int, run_key: str | None) -> str:

@@ -26,7 +26,7 @@ from smsc_soap._bulk import journal as journal_module
 from smsc_soap._bulk.async_driver import send_bulk_async
 from smsc_soap._bulk.journal import FLUSH_OUTCOMES, FLUSH_SECONDS, Journal
 from smsc_soap._bulk.ledger import BulkProgress, Ledger
-from smsc_soap._bulk.session import BulkInterrupted, BulkSummary, group_size, send_bulk
+from smsc_soap._bulk.session import BulkInterrupted, BulkSummary, journal_ahead, send_bulk
 from smsc_soap._client.async_client import AsyncSoapSmsc
 from smsc_soap.emulator import EmulatorServer, FaultPlan
 from tests.cli.helpers import BULK_LOGIN, BULK_PSW
@@ -239,15 +239,13 @@ def test_a_failed_commit_keeps_the_outcomes_for_the_next(book: _Book) -> None:
     assert journal.deferred == 0 and book.committed() == {first: "sent"}
 
 
-def test_group_size_follows_free_slots_and_requests_in_flight() -> None:
-    """The first batch goes alone; groups grow with the requests in flight, up to the free slots
-    and OPEN_AT_ONCE."""
-    assert group_size(14, 0) == 1
-    assert [group_size(14 - n, n) for n in (1, 2, 4, 8)] == [1, 2, 4, 6]
-    assert group_size(14, 14) == 14
-    assert group_size(14, 30) == 14
-    assert group_size(20, 20) == 16
-    assert group_size(0, 14) == 1
+def test_batches_are_journaled_a_group_of_slots_ahead() -> None:
+    """As many batches as slots are kept journaled ahead (at most OPEN_AT_ONCE); more are journaled
+    when half are used up."""
+    assert journal_ahead(14) == (14, 7)
+    assert journal_ahead(4) == (4, 2)
+    assert journal_ahead(1) == (1, 0)
+    assert journal_ahead(40) == (16, 8)
 
 
 # ----- runs -----------------------------------------------------------------------------------------
@@ -258,13 +256,14 @@ def test_group_size_follows_free_slots_and_requests_in_flight() -> None:
 def test_10000_messages_need_no_commit_for_their_outcomes(
     bulk_server: EmulatorServer, tmp_path: Path, commits: list[int], driver: str
 ) -> None:
-    """100 batches used to take 200 commits (open + outcome each). Now outcomes add none: at most one
-    commit per batch opened (fewer when slots free up together), plus bind, the last outcomes and
+    """100 batches used to take 200 commits (open + outcome each). Now outcomes add none and batches
+    are journaled 14, then about 7 at a time: one commit for the first group, at most one per 7
+    batches after it (fewer groups when several fill at once), plus bind, the last outcomes and
     close; the journal matches the service."""
     items = _items(10_000)
     summary = DRIVERS[driver](bulk_server, items, journal=tmp_path / "run.db", concurrency=14)
     assert summary.sent == 10_000 and summary.batches == 100 and summary.complete
-    assert commits[0] <= 100 + 3
+    assert commits[0] <= 1 + -(-86 // 7) + 1 + 3  # 17, where it took 200
     assert _states(tmp_path / "run.db") == Counter({"sent": 100})
     assert len(bulk_server.messages) == 10_000
 
@@ -276,13 +275,18 @@ def test_batches_opened_together_share_one_commit(
     monkeypatch: pytest.MonkeyPatch,
     driver: str,
 ) -> None:
-    """With every send held by the service, 14 batches fill 14 slots in 5 groups (1, 1, 2, 4, 6),
-    each journaled in one commit before any of its requests leaves."""
+    """With every send held by the service, 28 batches: the first 14 fill the 14 slots from one commit,
+    made before any request leaves; the next 14 are journaled in one or two more commits while the
+    slots are busy, and sent as slots free up."""
     groups: list[int] = []
     sending_at_open: list[int] = []
+    requests_at_open: list[int] = []
     opened = Ledger.open_batches
 
     def open_batches(self: Ledger, chunks: Any) -> Any:
+        requests_at_open.append(
+            len([r for r in bulk_server.requests if r.operation == "send_sms2"])
+        )
         batches = opened(self, chunks)
         groups.append(len(batches))
         sending_at_open.append(_states(self.journal.path)["sending"])  # durable before they leave
@@ -290,7 +294,7 @@ def test_batches_opened_together_share_one_commit(
 
     monkeypatch.setattr(Ledger, "open_batches", open_batches)
     bulk_server.inject(FaultPlan.hold(times=14, operations=["send_sms2"]))
-    items = _items(140)
+    items = _items(280)
     result: list[BulkSummary] = []
     run = threading.Thread(
         target=lambda: result.append(
@@ -305,9 +309,10 @@ def test_batches_opened_together_share_one_commit(
     finally:
         bulk_server.release()
         run.join(timeout=60)
-    assert groups == [1, 1, 2, 4, 6]
-    assert sending_at_open == [1, 2, 4, 8, 14]
-    assert result[0].sent == 140 and result[0].complete
+    assert groups[0] == 14 and sum(groups) == 28 and len(groups) <= 3  # not one commit each
+    assert sending_at_open[0] == 14
+    assert requests_at_open[0] == 0  # nothing had left before the first group was durable
+    assert result[0].sent == 280 and result[0].complete
     _exactly_once(bulk_server, items)
 
 
@@ -513,3 +518,93 @@ def test_outcomes_are_committed_while_a_slow_request_is_still_in_flight(
         run.join(timeout=60)
     assert result[0].complete and result[0].sent == 50
     assert _states(journal) == Counter({"sent": 5})
+
+
+# ----- journaled ahead ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_a_crash_after_batches_were_journaled_ahead_sends_each_once_on_resume(
+    bulk_server: EmulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    driver: str,
+) -> None:
+    """The journal as a crash leaves it right after a group was journaled ahead of the busy slots:
+    14 batches in flight (held by the service), more 'sending' that never left. Resumed after the
+    duplicate window, the first are found by status and the others, not found, are sent: once each."""
+    journal = tmp_path / "run.db"
+    crashed: list[Path] = []
+    groups: list[int] = []
+    opened = Ledger.open_batches
+
+    def crash_after_the_second_group(self: Ledger, chunks: Any) -> Any:
+        batches = opened(self, chunks)
+        groups.append(len(batches))
+        if len(groups) == 2:
+            crashed.append(_copy_journal(journal, tmp_path / "crashed"))
+            raise KeyboardInterrupt  # the run stops here; the copy is what a crash would leave
+        return batches
+
+    monkeypatch.setattr(Ledger, "open_batches", crash_after_the_second_group)
+    bulk_server.inject(FaultPlan.hold(times=14, operations=["send_sms2"]))
+    items = _items(280)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            DRIVERS[driver](bulk_server, items, journal=journal, batch_size=10, concurrency=14)
+        except BaseException as exc:  # the interrupt, as BulkInterrupted
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert bulk_server.wait_held(14, timeout=60)
+    finally:
+        bulk_server.release()
+        thread.join(timeout=60)
+    assert crashed and isinstance(errors[0], KeyboardInterrupt)
+    assert groups[0] == 14 and groups[1] >= 1  # in flight, and journaled ahead
+    assert _states(crashed[0]) == Counter({"sending": 14 + groups[1]})
+    monkeypatch.setattr(Ledger, "open_batches", opened)
+    assert len(bulk_server.messages) == 140  # the first 14 batches only
+
+    bulk_server.advance(61)  # the duplicate check no longer protects: only reconciling does
+    summary = DRIVERS[driver](
+        bulk_server, items, journal=crashed[0], resume=True, batch_size=10, concurrency=14
+    )
+    assert summary.complete and summary.sent == 280 and summary.reconciled == 14
+    assert sum(r.operation == "get_status" for r in bulk_server.requests) == 14 + groups[1]
+    _exactly_once(bulk_server, items)
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_a_stopped_run_deletes_the_batches_it_journaled_ahead(tmp_path: Path, driver: str) -> None:
+    """Money runs out after a few batches: the run stops, the batches journaled ahead that never left
+    are deleted (nothing is left 'sending', nothing is counted unknown), and resume sends the rest
+    once, with no status lookups for batches that never left."""
+    from smsc_soap.emulator import Emulator
+    from tests.cli.helpers import bulk_account
+
+    emulator = Emulator([bulk_account("200.00")])
+    journal = tmp_path / "run.db"
+    items = _items(400)
+    with EmulatorServer(emulator) as server:
+        summary = DRIVERS[driver](server, items, journal=journal, batch_size=10, concurrency=4)
+        assert type(summary.stopped_by).__name__ == "InsufficientFundsError"
+        assert not summary.complete and summary.unknown == 0
+        states = _states(journal)
+        assert "sending" not in states and states["held"] >= 1
+        assert sum(states.values()) < 40  # what was journaled ahead and not sent is gone
+        # Read as far as the journal goes (and the one item that closed the last batch, if read).
+        assert sum(states.values()) * 10 <= summary.items <= sum(states.values()) * 10 + 1
+        emulator.account(BULK_LOGIN).balance += Decimal("100000")
+        statuses = sum(r.operation == "get_status" for r in server.requests)
+        summary = DRIVERS[driver](server, items, journal=journal, resume=True, batch_size=10)
+        assert summary.complete and summary.sent == 400
+        # Only the held batches were looked up: never-sent batches left no row to reconcile.
+        assert (
+            sum(r.operation == "get_status" for r in server.requests) - statuses <= states["held"]
+        )
+        _exactly_once(server, items)
