@@ -169,6 +169,9 @@ class _Runner:
         self.done: SimpleQueue[tuple[Batch, Outcome | None, BaseException | None] | None]
         self.done = SimpleQueue()
         self.low = 0
+        #: Batches a previous session journaled, offered again: never deleted when the run stops
+        #: (their items are not read again; they stay unfinished for the next resume).
+        self.reopened: set[int] = set()
 
     def _perform(self, step: Step) -> object:
         if isinstance(step, Send):
@@ -284,7 +287,9 @@ class _Runner:
                     if stop.is_set():
                         break
                     take = min(ahead - len(self.ready), OPEN_AT_ONCE, len(records))
-                    self._offer(ledger.reopen_many(records[:take]))  # one commit
+                    batches = ledger.reopen_many(records[:take])  # one commit
+                    self.reopened.update(batch.seq for batch in batches)
+                    self._offer(batches)
                     records = records[take:]
                 chunks = session.chunks(items, start)
                 tail: list[Invalid] = []
@@ -327,11 +332,14 @@ class _Runner:
             with self.cond:
                 self.closing = True
                 stop_taking = stop.is_set()
-                unsent = list(self.ready) if stop_taking else []
+                unsent = (
+                    [b for b in self.ready if b.seq not in self.reopened] if stop_taking else []
+                )
                 self.cond.notify_all()
             for sender in senders:
                 sender.join()
-            # Journaled ahead but never sent (the run stopped): as if never read.
+            # Journaled ahead in this session but never sent (the run stopped): as if never read.
+            # A previous session's batches stay: they are left unfinished for the next resume.
             with suppress(Exception):  # left 'sending', resume would settle them by status
                 ledger.drop_unsent(unsent)
 

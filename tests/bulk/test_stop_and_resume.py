@@ -1,0 +1,77 @@
+"""Bulk runs that stop or are interrupted, and the resumes after them: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from contextlib import closing
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smsc_soap import AsyncSoapSmsc, SoapSmsc
+from smsc_soap._bulk.async_driver import send_bulk_async
+from smsc_soap._bulk.session import BulkSummary, send_bulk
+from smsc_soap.emulator import Emulator, EmulatorServer
+from tests.cli.helpers import BULK_LOGIN, BULK_PSW, bulk_account
+
+
+def _sync(server: EmulatorServer, items: Any, **options: Any) -> BulkSummary:
+    with SoapSmsc(BULK_LOGIN, BULK_PSW, endpoint=server.url) as client:
+        return send_bulk(client, items, **options)
+
+
+def _async(server: EmulatorServer, items: Any, **options: Any) -> BulkSummary:
+    async def main() -> BulkSummary:
+        async with AsyncSoapSmsc(BULK_LOGIN, BULK_PSW, endpoint=server.url) as client:
+            return await send_bulk_async(client, items, **options)
+
+    return asyncio.run(main())
+
+
+Driver = Callable[..., BulkSummary]
+drivers = pytest.mark.parametrize("run", [_sync, _async], ids=["sync", "async"])
+
+
+def _items(count: int) -> list[tuple[str, str]]:
+    return [(f"7912{i:07d}", f"Здравствуйте, Имя{i}!") for i in range(count)]
+
+
+def _states(journal: Path) -> Counter[str]:
+    with closing(sqlite3.connect(journal)) as db:
+        return Counter(str(row[0]) for row in db.execute("SELECT state FROM batch"))
+
+
+def _unsettle(journal: Path) -> None:
+    """Make every batch of the journal look as if the process died right after journaling it."""
+    with closing(sqlite3.connect(journal)) as db, db:
+        db.execute("UPDATE batch SET state = 'sending', cost = NULL, parts = NULL")
+
+
+@drivers
+def test_a_resume_that_stops_keeps_the_unfinished_batches_it_did_not_send(
+    run: Driver, tmp_path: Path
+) -> None:
+    """A resume stopped (no money) while a previous session's batches wait for a sender keeps them:
+    they are in the journal, not read again, so deleting them would lose their items."""
+    emulator = Emulator([bulk_account()])
+    journal = tmp_path / "run.db"
+    items = _items(12)
+    with EmulatorServer(emulator) as server:
+        run(server, items, journal=journal, batch_size=1, concurrency=1)
+        _unsettle(journal)  # 12 batches journaled, none known to have left
+        server.reset()  # ...and the service never saw them
+        account = emulator.account(BULK_LOGIN)
+        account.balance = Decimal("0")
+        stopped = run(server, items, journal=journal, resume=True, batch_size=1, concurrency=4)
+        assert type(stopped.stopped_by).__name__ == "InsufficientFundsError"
+        assert sum(_states(journal).values()) == 12, "every journaled batch is still there"
+        assert stopped.items == 12
+        account.balance += Decimal("1000")
+        summary = run(server, items, journal=journal, resume=True, batch_size=1, concurrency=4)
+        assert summary.complete and summary.sent == 12
+        assert Counter((m.phones[0], m.text) for m in server.messages) == Counter(items)
