@@ -653,7 +653,8 @@ class Journal:
     # ----- totals --------------------------------------------------------------------------------
 
     def totals(self) -> dict[str, Any]:
-        """Return the run's totals across every session that used this journal."""
+        """Return the run's totals across every session that used this journal (``covered``: how
+        many input items its batches and invalid items account for)."""
         self.flush()
         db = self._db
         by_state = {
@@ -685,7 +686,10 @@ class Journal:
         ):
             reason = f"{error_class} ({code})" if code is not None else str(error_class)
             failed[reason] = failed.get(reason, 0) + int(messages or 0)
-        invalid = db.execute("SELECT COUNT(*) FROM item_error WHERE seq IS NULL").fetchone()[0]
+        invalid, invalid_end = db.execute(
+            "SELECT COUNT(*), COALESCE(MAX(item) + 1, 0) FROM item_error WHERE seq IS NULL"
+        ).fetchone()
+        covered = db.execute("SELECT COALESCE(MAX(end_item), 0) FROM batch").fetchone()[0]
         rejected_items = db.execute(
             "SELECT COUNT(DISTINCT item) FROM item_error WHERE seq IS NOT NULL"
         ).fetchone()[0]
@@ -700,6 +704,7 @@ class Journal:
             "balance": None if balance_row is None else Decimal(balance_row[0]),
             "failed": failed,
             "invalid": int(invalid),
+            "covered": max(int(covered), int(invalid_end)),
             "rejected_items": int(rejected_items),
             "uncosted": int(uncosted),
             "reconciled": int(reconciled),

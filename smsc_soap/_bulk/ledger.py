@@ -398,9 +398,12 @@ def summary(ledger: Ledger, interrupted: bool) -> BulkSummary:
     unknown = by_state.get("sending", (0, 0))[1]
     held = by_state.get("held", (0, 0))[1]
     batches = sum(count for count, _ in by_state.values())
-    items = max(ledger.counters.items_read, consumed)
     failed: dict[str, int] = totals["failed"]
-    complete = not ledger.stop.is_set() and not interrupted and unknown == 0 and held == 0
+    finished = not ledger.stop.is_set() and not interrupted
+    complete = finished and unknown == 0 and held == 0
+    # A run that stopped or was interrupted counts what its journal accounts for: the items read
+    # after that (in a batch not journaled, or deleted as never sent) are read again on resume.
+    items = max(ledger.counters.items_read, consumed) if finished else totals["covered"]
     return BulkSummary(
         items=items,
         sent=sent,

@@ -75,3 +75,37 @@ def test_a_resume_that_stops_keeps_the_unfinished_batches_it_did_not_send(
         summary = run(server, items, journal=journal, resume=True, batch_size=1, concurrency=4)
         assert summary.complete and summary.sent == 12
         assert Counter((m.phones[0], m.text) for m in server.messages) == Counter(items)
+
+
+def _interrupted_at(items: list[tuple[str, str]], index: int) -> Any:
+    for position, item in enumerate(items):
+        if position == index:
+            raise KeyboardInterrupt
+        yield item
+
+
+@drivers
+@pytest.mark.parametrize("index", [1, 7, 12, 29])
+def test_an_interrupted_run_counts_the_items_its_journal_accounts_for(
+    run: Driver, index: int, tmp_path: Path
+) -> None:
+    """Ctrl-C from the input: the summary's items are those the journal holds (sent, failed,
+    invalid, unknown, held), not those read after the last journaled batch, which resume reads again."""
+    emulator = Emulator([bulk_account()])
+    journal = tmp_path / "run.db"
+    items = [("12ab", t) if i % 3 == 0 else (p, t) for i, (p, t) in enumerate(_items(30))]
+    options: dict[str, Any] = {"journal": journal, "batch_size": 5, "concurrency": 2}
+    with EmulatorServer(emulator) as server:
+        with pytest.raises(KeyboardInterrupt) as info:
+            run(server, _interrupted_at(items, index), **options)
+        stopped: BulkSummary = info.value.summary  # type: ignore[attr-defined]
+        assert stopped.interrupted and not stopped.complete
+        journaled = sum(_states(journal).values())
+        accounted = stopped.sent + stopped.failed_total + stopped.unknown + stopped.held
+        assert stopped.items == accounted
+        assert stopped.sent + stopped.unknown + stopped.held == 5 * journaled
+        summary = run(server, items, resume=True, **options)
+        assert summary.complete and summary.items == 30
+        assert summary.sent == 20 and summary.invalid == 10
+        good = [item for item in items if item[0] != "12ab"]
+        assert Counter((m.phones[0], m.text) for m in server.messages) == Counter(good)
