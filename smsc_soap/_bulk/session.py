@@ -165,6 +165,9 @@ class _Runner:
         self.closing = False
         self.taken = 0  # batches taken by senders (under cond)
         self.recorded = 0  # their outcomes recorded (by the producer)
+        #: Batches a sender is delivering now (under cond): the requests in flight, at most
+        #: ``concurrency``. ``taken - recorded`` also counts outcomes handed back, not recorded yet.
+        self.active = 0
         #: Outcomes handed back by the senders; None: the journaled batches ran low (journal more).
         self.done: SimpleQueue[tuple[Batch, Outcome | None, BaseException | None] | None]
         self.done = SimpleQueue()
@@ -200,17 +203,24 @@ class _Runner:
                     cond.wait()
                 batch = ready.popleft()
                 self.taken += 1
+                self.active += 1
                 if len(ready) == self.low:
                     self.done.put(None)  # wake the producer: time to journal the next group
             try:
                 outcome = self.deliver(batch)
             except BaseException as exc:  # a journal failure or a bug: the producer re-raises it
                 stop.set()
+                self._delivered()
                 self.done.put((batch, None, exc))
                 continue
             if stops_run(outcome):
                 stop.set()  # before this sender could take another batch; the producer says why
+            self._delivered()
             self.done.put((batch, outcome, None))
+
+    def _delivered(self) -> None:
+        with self.cond:
+            self.active -= 1
 
     def _in_flight(self) -> int:
         return self.taken - self.recorded
@@ -246,7 +256,7 @@ class _Runner:
                 continue
             batch, outcome, error = item
             self.recorded += 1
-            ledger.counters.in_flight = self._in_flight()
+            ledger.counters.in_flight = self.active  # requests out now, not outcomes to record
             if error is not None:
                 raise error
             assert outcome is not None

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any
 
 import pytest
 
 from smsc_soap import AsyncSoapSmsc, SoapSmsc
 from smsc_soap._bulk.async_driver import send_bulk_async
-from smsc_soap._bulk.session import BulkSummary, send_bulk
-from smsc_soap.emulator import Emulator, EmulatorServer
+from smsc_soap._bulk.session import BulkProgress, BulkSummary, send_bulk
+from smsc_soap.emulator import Emulator, EmulatorServer, FaultPlan
 from tests.cli.helpers import BULK_LOGIN, BULK_PSW, bulk_account
 
 
@@ -109,3 +111,65 @@ def test_an_interrupted_run_counts_the_items_its_journal_accounts_for(
         assert summary.sent == 20 and summary.invalid == 10
         good = [item for item in items if item[0] != "12ab"]
         assert Counter((m.phones[0], m.text) for m in server.messages) == Counter(good)
+
+
+class _Outcomes(SimpleQueue[Any]):
+    """The sync driver's queue of outcomes, telling a test how many senders handed one back."""
+
+    def __init__(self) -> None:
+        self.handed = 0
+        self.cond = threading.Condition()
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        if item is not None:
+            with self.cond:
+                self.handed += 1
+                self.cond.notify_all()
+
+    def wait_for(self, count: int) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.handed >= count, timeout=10)
+
+
+def test_progress_never_reports_more_in_flight_than_the_concurrency(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Senders that hand back outcomes and take the next batches while the driver commits: the
+    outcomes waiting to be recorded are not requests in flight."""
+    from smsc_soap._bulk import session as session_module
+
+    emulator = Emulator([bulk_account()])
+    offers: list[int] = []
+    original = session_module._Runner._offer
+
+    with EmulatorServer(emulator) as server:
+
+        def offer(self: Any, batches: list[Any]) -> None:
+            offers.append(len(batches))
+            if len(offers) == 1:
+                self.done = _Outcomes()
+            elif len(offers) == 2:
+                # The first three requests are out; their outcomes come back while this group is
+                # being committed, and the senders take its batches before any is recorded.
+                assert server.wait_held(3)
+                server.release()
+                assert self.done.wait_for(3)
+                server.inject(FaultPlan.hold(times=len(batches), operations=["send_sms2"]))
+                original(self, batches)
+                assert server.wait_held(len(batches))
+                return
+            original(self, batches)
+
+        monkeypatch.setattr(session_module._Runner, "_offer", offer)
+        seen: list[int] = []
+
+        def progress(report: BulkProgress) -> None:
+            seen.append(report.in_flight)
+            server.release()
+
+        server.inject(FaultPlan.hold(times=3, operations=["send_sms2"]))
+        summary = _sync(server, _items(12), batch_size=1, concurrency=3, on_progress=progress)
+    assert summary.complete and summary.sent == 12
+    assert len(offers) >= 2 and len(seen) == 12
+    assert 0 <= min(seen) and max(seen) <= 3, seen
