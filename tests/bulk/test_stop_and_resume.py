@@ -172,4 +172,4 @@ def test_progress_never_reports_more_in_flight_than_the_concurrency(
         summary = _sync(server, _items(12), batch_size=1, concurrency=3, on_progress=progress)
     assert summary.complete and summary.sent == 12
     assert len(offers) >= 2 and len(seen) == 12
-    assert 0 <= min(seen) and max(seen) <= 3, seen
+    assert min(seen) >= 0 and max(seen) <= 3, seen
