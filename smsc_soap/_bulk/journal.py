@@ -489,13 +489,24 @@ class Journal:
         invalid items read with or after them, in one commit; return how many invalid items went.
 
         Afterwards the journal reads as if the run had stopped right after the last batch it sent:
-        a resume reads those items again. Only rows still ``sending`` are deleted.
+        a resume reads those items again. Only rows still ``sending`` are deleted, and only those
+        after every batch that stays (a batch journaled after them, say committed just before an
+        interrupt and never handed to a sender, keeps them): a resume reads again only the items
+        after the last batch, so a batch deleted before one that stays would never be sent.
         """
         if not seqs:
             return 0
+        marks = ",".join("?" * len(seqs))
         with self._transaction():
-            self._db.executemany(
-                "DELETE FROM batch WHERE seq = ? AND state = 'sending'", [(seq,) for seq in seqs]
+            kept_end = self._db.execute(
+                "SELECT COALESCE(MAX(end_item), 0) FROM batch"
+                f" WHERE NOT (seq IN ({marks}) AND state = 'sending')",
+                tuple(seqs),
+            ).fetchone()[0]
+            self._db.execute(
+                f"DELETE FROM batch WHERE seq IN ({marks}) AND state = 'sending'"
+                " AND first_item >= ?",
+                (*seqs, int(kept_end)),
             )
             end = self._db.execute("SELECT COALESCE(MAX(end_item), 0) FROM batch").fetchone()[0]
             cursor = self._db.execute(
@@ -720,6 +731,10 @@ class Journal:
 
         def __enter__(self) -> None:
             journal = self.journal
+            if journal._db.in_transaction:
+                # Left open by a write interrupted (Ctrl-C) between its BEGIN and its COMMIT: that
+                # write raised, so nothing relied on it. Undo it (the deferred outcomes stay).
+                journal._db.execute("ROLLBACK")
             journal._db.execute("BEGIN IMMEDIATE")
             if journal._pending:
                 try:

@@ -210,17 +210,27 @@ class _Runner:
                 outcome = self.deliver(batch)
             except BaseException as exc:  # a journal failure or a bug: the producer re-raises it
                 stop.set()
-                self._delivered()
                 self.done.put((batch, None, exc))
+                self._delivered()
                 continue
             if stops_run(outcome):
                 stop.set()  # before this sender could take another batch; the producer says why
-            self._delivered()
             self.done.put((batch, outcome, None))
+            self._delivered()
 
     def _delivered(self) -> None:
+        """The outcome is handed back: this sender is free (see :meth:`_wait_idle`)."""
         with self.cond:
             self.active -= 1
+            if not self.active:
+                self.cond.notify_all()
+
+    def _wait_idle(self) -> None:
+        """Wait until no sender is delivering (the run is stopped: none takes another batch); their
+        outcomes are then all in the queue."""
+        with self.cond:
+            while self.active:
+                self.cond.wait()
 
     def _in_flight(self) -> int:
         return self.taken - self.recorded
@@ -331,10 +341,16 @@ class _Runner:
                 ledger.flush()
             except BaseException:
                 # Interrupted: let the requests in flight finish and record them, then re-raise.
+                # Waits for the senders, not for a count of outcomes: an interrupt between taking
+                # an outcome from the queue and counting it would leave that count short forever.
                 stop.set()
-                while self._in_flight() > 0:
-                    with suppress(Exception):
-                        self._record(block=True)
+                self._wait_idle()
+                while True:
+                    try:
+                        self._record(block=False)  # every outcome handed back
+                        break
+                    except Exception:  # its batch stays 'sending': resume reconciles it
+                        continue
                 with suppress(Exception):  # if this fails too, closing the journal tries again
                     ledger.flush()
                 raise

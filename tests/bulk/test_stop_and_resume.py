@@ -173,3 +173,138 @@ def test_progress_never_reports_more_in_flight_than_the_concurrency(
     assert summary.complete and summary.sent == 12
     assert len(offers) >= 2 and len(seen) == 12
     assert min(seen) >= 0 and max(seen) <= 3, seen
+
+
+def _resumed_exactly_once(
+    server: EmulatorServer, items: list[tuple[str, str]], **options: Any
+) -> None:
+    summary = _sync(server, items, resume=True, **options)
+    assert summary.complete and summary.sent == len(items) == summary.items
+    assert Counter((m.phones[0], m.text) for m in server.messages) == Counter(items)
+
+
+def _accounted(summary: BulkSummary) -> int:
+    return summary.sent + summary.failed_total + summary.unknown + summary.held
+
+
+def test_ctrl_c_after_a_commit_before_the_senders_see_its_batches_loses_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ctrl-C lands right after a group is committed, before it is handed to the senders, while
+    batches journaled earlier still wait for a sender: those are not deleted from under the group
+    (a resume reads only the items after the last batch, so they would never be sent)."""
+    from smsc_soap._bulk import session as session_module
+
+    original = session_module._Runner._offer
+    fired: list[int] = []
+
+    def offer(self: Any, batches: list[Any]) -> None:
+        with self.cond:  # no sender takes a waiting batch before the run stops
+            if self.ready and not fired:
+                fired.append(len(self.ready))
+                self.session.stop.set()
+                raise KeyboardInterrupt
+        original(self, batches)
+
+    monkeypatch.setattr(session_module._Runner, "_offer", offer)
+    journal = tmp_path / "run.db"
+    items = _items(40)
+    options: dict[str, Any] = {"journal": journal, "batch_size": 1, "concurrency": 2}
+    with EmulatorServer(Emulator([bulk_account()])) as server:
+        with pytest.raises(KeyboardInterrupt) as info:
+            _sync(server, items, **options)
+        assert fired, "the interrupt never found a batch waiting for a sender"
+        stopped: BulkSummary = info.value.summary  # type: ignore[attr-defined]
+        assert stopped.items == _accounted(stopped) == sum(_states(journal).values())
+        monkeypatch.setattr(session_module._Runner, "_offer", original)
+        _resumed_exactly_once(server, items, **options)
+
+
+def test_ctrl_c_inside_a_journal_commit_still_reports_and_resumes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ctrl-C between a commit's BEGIN and its COMMIT: the run is interrupted with its summary (the
+    half-done write is undone), not failed by the next write finding a transaction open."""
+    from smsc_soap._bulk.journal import Journal
+
+    original_exit = Journal._Tx.__exit__
+    original_add = Journal.add_batches
+    calls: list[int] = []
+
+    def add_batches(self: Journal, batches: Any) -> list[int]:
+        calls.append(len(batches))
+        return original_add(self, batches)
+
+    def tx_exit(self: Any, exc_type: object, *rest: object) -> None:
+        if exc_type is None and len(calls) == 3:
+            calls.append(0)
+            raise KeyboardInterrupt  # before COMMIT: the transaction is left open
+        original_exit(self, exc_type, *rest)
+
+    monkeypatch.setattr(Journal, "add_batches", add_batches)
+    monkeypatch.setattr(Journal._Tx, "__exit__", tx_exit)
+    journal = tmp_path / "run.db"
+    items = _items(30)
+    options: dict[str, Any] = {"journal": journal, "batch_size": 2, "concurrency": 2}
+    with EmulatorServer(Emulator([bulk_account()])) as server:
+        with pytest.raises(KeyboardInterrupt) as info:
+            _sync(server, items, **options)
+        stopped: BulkSummary = info.value.summary  # type: ignore[attr-defined]
+        assert stopped.interrupted and stopped.items == _accounted(stopped)
+        monkeypatch.setattr(Journal._Tx, "__exit__", original_exit)
+        _resumed_exactly_once(server, items, **options)
+
+
+class _InterruptedQueue(SimpleQueue[Any]):
+    """The outcomes queue, where Ctrl-C lands just after the driver took its second outcome."""
+
+    def __init__(self) -> None:
+        self.outcomes = 0
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        item = super().get(block, timeout)
+        if item is not None:
+            self.outcomes += 1
+            if self.outcomes == 2:
+                raise KeyboardInterrupt
+        return item
+
+    def get_nowait(self) -> Any:
+        return self.get(False)
+
+
+def test_ctrl_c_just_after_an_outcome_is_taken_does_not_hang(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The interrupted run waits for the senders, not for a count of outcomes it will never see."""
+    from smsc_soap._bulk import session as session_module
+
+    original = session_module._Runner._offer
+
+    def offer(self: Any, batches: list[Any]) -> None:
+        if not isinstance(self.done, _InterruptedQueue):
+            self.done = _InterruptedQueue()
+        original(self, batches)
+
+    monkeypatch.setattr(session_module._Runner, "_offer", offer)
+    journal = tmp_path / "run.db"
+    items = _items(20)
+    options: dict[str, Any] = {"journal": journal, "batch_size": 2, "concurrency": 2}
+    result: list[BaseException] = []
+    with EmulatorServer(Emulator([bulk_account()])) as server:
+
+        def run() -> None:
+            try:
+                _sync(server, items, **options)
+            except BaseException as exc:  # the interrupt, with its summary
+                result.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(timeout=60)
+        assert not worker.is_alive(), "the interrupted run hung waiting for an outcome"
+        assert isinstance(result[0], KeyboardInterrupt)
+        stopped: BulkSummary = result[0].summary  # type: ignore[attr-defined]
+        assert stopped.interrupted and stopped.items == _accounted(stopped)
+        monkeypatch.setattr(session_module._Runner, "_offer", original)
+        _resumed_exactly_once(server, items, **options)
