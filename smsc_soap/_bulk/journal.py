@@ -384,19 +384,44 @@ class Journal:
         log stays marked open.
         """
         bound, self._bound = self._bound, False
+        marking = marked = False
         try:
             crashed = self._usable and self._wal_at_open and self.get_meta("closed") == "0"
-            if bound or crashed:
+            marking = bound or crashed
+            if marking:
                 with self._transaction():  # the deferred outcomes, then the mark, in one commit
                     self.set_meta("closed", "1")
+                marked = True
                 self._checkpoint()
                 self._db.execute("PRAGMA journal_mode=DELETE").fetchall()
             elif self._pending:
                 self.flush()
-        except sqlite3.Error:  # another reader holds it: the -wal file stays, nothing is lost
+        except sqlite3.Error:  # another reader holds it, or the disk is full: nothing is lost
             pass
         finally:
+            if marking and not marked:
+                self._close_keeping_log()
+            else:
+                self._close_db()
+
+    def _close_keeping_log(self) -> None:
+        """Close without folding the write-ahead log into the file (the mark could not be written).
+
+        SQLite folds the log in and deletes it when the last connection closes; the file would then
+        read as left open with its log missing, and a resume would be refused. A read-only
+        connection open meanwhile keeps the log: the file reads as a crashed run's, resumable.
+        """
+        keeper: sqlite3.Connection | None = None
+        try:
+            keeper = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            keeper.execute("SELECT COUNT(*) FROM meta").fetchall()
+        except sqlite3.Error:
+            pass
+        try:
             self._close_db()
+        finally:
+            if keeper is not None:
+                keeper.close()
 
     def _close_db(self) -> None:
         self._db.close()

@@ -308,3 +308,51 @@ def test_ctrl_c_just_after_an_outcome_is_taken_does_not_hang(
         assert stopped.interrupted and stopped.items == _accounted(stopped)
         monkeypatch.setattr(session_module._Runner, "_offer", original)
         _resumed_exactly_once(server, items, **options)
+
+
+class _FullDisk:
+    """A journal connection whose commits fail from the ``fail_at``-th on, as on a full disk."""
+
+    def __init__(self, db: sqlite3.Connection, fail_at: int) -> None:
+        self._db = db
+        self._commits = 0
+        self._fail_at = fail_at
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT":
+            self._commits += 1
+            if self._commits >= self._fail_at:
+                raise sqlite3.OperationalError("database or disk is full")
+        return self._db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+@drivers
+def test_a_run_whose_journal_fills_the_disk_can_be_resumed(
+    run: Driver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The disk fills mid-run: the run fails with the journal's error, sends nothing it has not
+    committed, and leaves a journal a resume accepts (not one that reads as copied without its
+    log), which then sends every message once."""
+    from smsc_soap._bulk.journal import Journal
+
+    original = Journal.__init__
+
+    def full_disk(self: Journal, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._db = _FullDisk(self._db, fail_at=4)  # type: ignore[assignment]
+
+    monkeypatch.setattr(Journal, "__init__", full_disk)
+    journal = tmp_path / "run.db"
+    items = _items(40)
+    options: dict[str, Any] = {"journal": journal, "batch_size": 2, "concurrency": 2}
+    with EmulatorServer(Emulator([bulk_account()])) as server:
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            run(server, items, **options)
+        assert 0 < len(server.messages) < 40
+        monkeypatch.setattr(Journal, "__init__", original)  # space freed
+        summary = run(server, items, resume=True, **options)
+        assert summary.complete and summary.sent == 40 == summary.items
+        assert Counter((m.phones[0], m.text) for m in server.messages) == Counter(items)
