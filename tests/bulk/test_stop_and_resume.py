@@ -356,3 +356,54 @@ def test_a_run_whose_journal_fills_the_disk_can_be_resumed(
         summary = run(server, items, resume=True, **options)
         assert summary.complete and summary.sent == 40 == summary.items
         assert Counter((m.phones[0], m.text) for m in server.messages) == Counter(items)
+
+
+def test_cancelled_while_a_group_commits_on_the_journal_thread(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The async run is cancelled while the journal thread commits a group ahead: the commit
+    completes, its batches (never started) are deleted with the others journaled ahead, and the
+    resume sends every message once."""
+    from smsc_soap._bulk.ledger import Ledger
+
+    original = Ledger.open_batches
+    entered, proceed = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    committed: list[int] = []
+
+    def open_batches(self: Ledger, chunks: Any) -> Any:
+        calls.append(len(chunks))
+        if len(calls) != 3:
+            return original(self, chunks)
+        entered.set()
+        assert proceed.wait(10)
+        batches = original(self, chunks)
+        committed.extend(batch.seq for batch in batches)
+        return batches
+
+    monkeypatch.setattr(Ledger, "open_batches", open_batches)
+    journal = tmp_path / "run.db"
+    items = _items(60)
+    options: dict[str, Any] = {"journal": journal, "batch_size": 2, "concurrency": 2}
+    with EmulatorServer(Emulator([bulk_account()])) as server:
+
+        async def main() -> None:
+            async with AsyncSoapSmsc(BULK_LOGIN, BULK_PSW, endpoint=server.url) as client:
+                task = asyncio.create_task(send_bulk_async(client, items, **options))
+                assert await asyncio.to_thread(entered.wait, 10)
+                task.cancel()
+                proceed.set()  # the commit completes while the run unwinds
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+
+        asyncio.run(main())
+        assert committed, "the group was not committed"
+        with closing(sqlite3.connect(journal)) as db:
+            left = {seq for (seq,) in db.execute("SELECT seq FROM batch")}
+        assert not left & set(committed), "the group committed during the cancel was not deleted"
+        assert len(server.messages) <= 2 * len(left)
+        monkeypatch.setattr(Ledger, "open_batches", original)
+        summary = _async(server, items, resume=True, **options)
+        assert summary.complete and summary.sent == 60 == summary.items
+        assert Counter((m.phones[0], m.text) for m in server.messages) == Counter(items)
