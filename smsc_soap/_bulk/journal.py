@@ -539,6 +539,16 @@ class Journal:
             )
             return max(cursor.rowcount, 0)
 
+    def hold_again(self, seqs: Sequence[int]) -> None:
+        """Undo :meth:`mark_attempts` for ``held`` batches reopened and never sent: ``held`` again,
+        their attempt not counted (those still ``sending`` only), in one commit."""
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE batch SET state = 'held', attempts = MAX(attempts - 1, 0)"
+                " WHERE seq = ? AND state = 'sending'",
+                [(seq,) for seq in seqs],
+            )
+
     def add_invalid(self, invalid: list[tuple[int, str, str]]) -> None:
         """Record items that failed validation (item index, reason, detail)."""
         if invalid:

@@ -266,6 +266,13 @@ class Ledger:
         counters.items_read = min(counters.items_read, consumed)
         counters.items_failed = max(0, counters.items_failed - invalid)
 
+    def hold_again(self, batches: Sequence[Batch]) -> None:
+        """Put back as ``held`` a previous session's held batches this one reopened and never
+        sent (the run stopped first)."""
+        if batches:
+            with self._lock:
+                self.journal.hold_again([batch.seq for batch in batches])
+
     def add_invalid(self, invalid: list[Invalid]) -> None:
         """Record invalid items read after the last batch."""
         with self._lock:

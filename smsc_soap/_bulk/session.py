@@ -357,17 +357,18 @@ class _Runner:
         finally:
             with self.cond:
                 self.closing = True
-                stop_taking = stop.is_set()
-                unsent = (
-                    [b for b in self.ready if b.seq not in self.reopened] if stop_taking else []
-                )
+                waiting = list(self.ready) if stop.is_set() else []
                 self.cond.notify_all()
             for sender in senders:
                 sender.join()
             # Journaled ahead in this session but never sent (the run stopped): as if never read.
-            # A previous session's batches stay: they are left unfinished for the next resume.
+            # A previous session's batches stay unfinished for the next resume, those it had held
+            # (never sent) held again.
+            unsent = [b for b in waiting if b.seq not in self.reopened]
+            held = [b for b in waiting if b.seq in self.reopened and not b.reconcile_first]
             with suppress(Exception):  # left 'sending', resume would settle them by status
                 ledger.drop_unsent(unsent)
+                ledger.hold_again(held)
 
 
 def _run_key(base_request: Mapping[str, Any], batch_size: int, run_key: str | None) -> str:

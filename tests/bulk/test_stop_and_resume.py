@@ -48,31 +48,36 @@ def _states(journal: Path) -> Counter[str]:
         return Counter(str(row[0]) for row in db.execute("SELECT state FROM batch"))
 
 
-def _unsettle(journal: Path) -> None:
-    """Make every batch of the journal look as if the process died right after journaling it."""
+def _unsettle(journal: Path, state: str = "sending") -> None:
+    """Make every batch of the journal look as if the process died right after journaling it
+    (``sending``), or as if the run had stopped before sending any (``held``)."""
     with closing(sqlite3.connect(journal)) as db, db:
-        db.execute("UPDATE batch SET state = 'sending', cost = NULL, parts = NULL")
+        db.execute("UPDATE batch SET state = ?, cost = NULL, parts = NULL", (state,))
 
 
 @drivers
+@pytest.mark.parametrize("left", ["sending", "held"])
 def test_a_resume_that_stops_keeps_the_unfinished_batches_it_did_not_send(
-    run: Driver, tmp_path: Path
+    run: Driver, left: str, tmp_path: Path
 ) -> None:
     """A resume stopped (no money) while a previous session's batches wait for a sender keeps them:
-    they are in the journal, not read again, so deleting them would lose their items."""
+    they are in the journal, not read again, so deleting them would lose their items. Those that
+    were held are held again (not counted as unknown)."""
     emulator = Emulator([bulk_account()])
     journal = tmp_path / "run.db"
     items = _items(12)
     with EmulatorServer(emulator) as server:
         run(server, items, journal=journal, batch_size=1, concurrency=1)
-        _unsettle(journal)  # 12 batches journaled, none known to have left
+        _unsettle(journal, left)  # 12 batches journaled, none known to have left (or none sent)
         server.reset()  # ...and the service never saw them
         account = emulator.account(BULK_LOGIN)
         account.balance = Decimal("0")
         stopped = run(server, items, journal=journal, resume=True, batch_size=1, concurrency=4)
         assert type(stopped.stopped_by).__name__ == "InsufficientFundsError"
         assert sum(_states(journal).values()) == 12, "every journaled batch is still there"
-        assert stopped.items == 12
+        assert stopped.items == 12 == _accounted(stopped)
+        if left == "held":
+            assert stopped.held == 12 and stopped.unknown == 0
         account.balance += Decimal("1000")
         summary = run(server, items, journal=journal, resume=True, batch_size=1, concurrency=4)
         assert summary.complete and summary.sent == 12
