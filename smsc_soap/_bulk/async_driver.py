@@ -71,6 +71,7 @@ class _AsyncRunner:
         self.session = session
         self.slots = asyncio.Semaphore(session.concurrency)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.active = 0  # batch tasks holding a slot: the requests in flight
         self.failure: BaseException | None = None
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="smsc-bulk-journal")
         self.flush_timer: asyncio.TimerHandle | None = None
@@ -129,7 +130,7 @@ class _AsyncRunner:
                 self.failure = exc
             self.session.stop.set()
         finally:
-            self.slots.release()
+            self._finished()
 
     def _flush_later(self) -> None:
         """Commit the deferred outcomes within ``FLUSH_SECONDS``, whatever else happens meanwhile."""
@@ -143,12 +144,17 @@ class _AsyncRunner:
     def _start(self, batch: Batch) -> None:
         task = asyncio.create_task(self._batch_task(batch), name=f"smsc-bulk-{batch.seq}")
         self.tasks.add(task)
-        task.add_done_callback(self._done)
-        self.session.ledger.counters.in_flight = len(self.tasks)
+        task.add_done_callback(self.tasks.discard)
+        self.active += 1
+        self.session.ledger.counters.in_flight = self.active
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        self.session.ledger.counters.in_flight = len(self.tasks)
+    def _finished(self) -> None:
+        """A batch task is done with its slot. Counted here, not when the task is discarded: a
+        task done but not yet discarded (its callback still queued) holds no slot, and a batch
+        started meanwhile would be counted over the concurrency."""
+        self.active -= 1
+        self.session.ledger.counters.in_flight = self.active
+        self.slots.release()
 
     async def _room(self) -> bool:
         """Wait for a free slot; False (and no slot taken) when the run has been told to stop."""

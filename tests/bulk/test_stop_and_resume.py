@@ -195,21 +195,23 @@ def _accounted(summary: BulkSummary) -> int:
 def test_ctrl_c_after_a_commit_before_the_senders_see_its_batches_loses_nothing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Ctrl-C lands right after a group is committed, before it is handed to the senders, while
-    batches journaled earlier still wait for a sender: those are not deleted from under the group
-    (a resume reads only the items after the last batch, so they would never be sent)."""
+    """Ctrl-C lands right after a group is committed, before all of it is handed to the senders:
+    the batches waiting for a sender are not deleted from under the ones committed after them (a
+    resume reads only the items after the last batch, so they would never be sent)."""
     from smsc_soap._bulk import session as session_module
 
     original = session_module._Runner._offer
     fired: list[int] = []
 
     def offer(self: Any, batches: list[Any]) -> None:
-        with self.cond:  # no sender takes a waiting batch before the run stops
-            if self.ready and not fired:
-                fired.append(len(self.ready))
-                self.session.stop.set()
-                raise KeyboardInterrupt
-        original(self, batches)
+        if fired or len(batches) < 2:
+            original(self, batches)
+            return
+        with self.cond:  # the first batch waits for a sender; the signal lands before the rest
+            fired.append(len(batches))
+            self.ready.append(batches[0])
+            self.session.stop.set()  # (under the lock: no sender takes it first)
+            raise KeyboardInterrupt
 
     monkeypatch.setattr(session_module._Runner, "_offer", offer)
     journal = tmp_path / "run.db"
@@ -218,7 +220,7 @@ def test_ctrl_c_after_a_commit_before_the_senders_see_its_batches_loses_nothing(
     with EmulatorServer(Emulator([bulk_account()])) as server:
         with pytest.raises(KeyboardInterrupt) as info:
             _sync(server, items, **options)
-        assert fired, "the interrupt never found a batch waiting for a sender"
+        assert fired
         stopped: BulkSummary = info.value.summary  # type: ignore[attr-defined]
         assert stopped.items == _accounted(stopped) == sum(_states(journal).values())
         monkeypatch.setattr(session_module._Runner, "_offer", original)
@@ -412,3 +414,42 @@ def test_cancelled_while_a_group_commits_on_the_journal_thread(
         summary = _async(server, items, resume=True, **options)
         assert summary.complete and summary.sent == 60 == summary.items
         assert Counter((m.phones[0], m.text) for m in server.messages) == Counter(items)
+
+
+def test_async_progress_never_reports_more_in_flight_than_the_concurrency(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch task frees its slot, the producer starts the next batch at once, and another task
+    reports progress before the finished task is discarded (its completion callback still queued, as
+    when a journal-thread reply lands in between): the finished task no longer counts."""
+    from smsc_soap._bulk import async_driver
+
+    original = async_driver._AsyncRunner.__init__
+
+    class Slots(asyncio.Semaphore):
+        def __init__(self, value: int, report: Callable[[], None]) -> None:
+            super().__init__(value)
+            self.report = report
+
+        def release(self) -> None:
+            super().release()
+            asyncio.get_running_loop().call_soon(self.report)  # before the task is discarded
+
+    def init(self: Any, client: Any, session: Any) -> None:
+        original(self, client, session)
+        self.slots = Slots(session.concurrency, session.ledger.progress)
+
+    monkeypatch.setattr(async_driver._AsyncRunner, "__init__", init)
+    seen: list[int] = []
+    with EmulatorServer(Emulator([bulk_account()])) as server:
+        server.inject(FaultPlan.latency(2, times=None, operations=["send_sms2"]))
+        summary = _async(
+            server,
+            _items(60),
+            batch_size=1,
+            concurrency=3,
+            on_progress=lambda report: seen.append(report.in_flight),
+        )
+    assert summary.complete and summary.sent == 60
+    assert len(seen) >= 120
+    assert min(seen) >= 0 and max(seen) <= 3, Counter(seen)
