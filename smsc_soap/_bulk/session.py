@@ -368,6 +368,7 @@ class _Runner:
             held = [b for b in waiting if b.seq in self.reopened and not b.reconcile_first]
             with suppress(Exception):  # left 'sending', resume would settle them by status
                 ledger.drop_unsent(unsent)
+            with suppress(Exception):
                 ledger.hold_again(held)
 
 
