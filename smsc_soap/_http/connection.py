@@ -46,7 +46,11 @@ if TYPE_CHECKING:
 __all__ = ["Connection", "Pool", "past_deadline"]
 
 _RECV = 65536
-_POLLIN_OR_WORSE = select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL
+#: Windows has no poll(): the reuse check falls back to select() there (and the module imports).
+_HAS_POLL = hasattr(select, "poll")
+_POLLIN_OR_WORSE = (
+    select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL if _HAS_POLL else 0
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -77,9 +81,12 @@ class Connection:
         if pending is not None and pending():
             return True
         try:
-            poller = select.poll()
-            poller.register(self.sock, _POLLIN_OR_WORSE)
-            return bool(poller.poll(0))
+            if _HAS_POLL:
+                poller = select.poll()
+                poller.register(self.sock, _POLLIN_OR_WORSE)
+                return bool(poller.poll(0))
+            readable, _, broken = select.select([self.sock], [], [self.sock], 0)
+            return bool(readable or broken)
         except (OSError, ValueError):
             return True
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -88,6 +90,60 @@ def test_junk_on_an_idle_connection_drops_it(transport: SyncTransport) -> None:
     with RawServer(reply_then_junk, keep_alive(OK_KEEP)) as server:
         assert post(transport, server.url) == BODY
         time.sleep(0.3)
+        assert post(transport, server.url) == BODY
+    assert server.accepted == 2 and len(server.bodies) == 2
+
+
+@pytest.mark.parametrize("check", ["poll", "select"])
+def test_reuse_check_without_poll(
+    check: str, transport: SyncTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where there is no poll() (Windows) the reuse check uses select(): a connection the server
+    closed, or one holding junk, is still dropped unused and each request arrives exactly once."""
+    import smsc_soap._http.connection as module
+
+    monkeypatch.setattr(module, "_HAS_POLL", check == "poll")
+
+    def reply_then_junk(conn: Conn) -> None:
+        conn.sock.sendall(OK_KEEP)
+        time.sleep(0.05)
+        conn.sock.sendall(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+
+    reply_then_junk.keep_alive = True  # type: ignore[attr-defined]
+    with RawServer(reply_then_junk, keep_alive(OK_KEEP, then_close=True)) as server:
+        assert post(transport, server.url) == BODY
+        time.sleep(0.3)
+        assert post(transport, server.url) == BODY  # the junk-holding connection was dropped
+        time.sleep(0.3)
+        assert post(transport, server.url) == BODY  # the one the server closed was dropped
+    assert server.accepted == 3 and len(server.bodies) == 3
+
+
+def test_the_http_layer_imports_where_there_is_no_poll() -> None:
+    """Windows' select module has no poll() nor POLL* constants: the package, the sync socket layer
+    and the asyncio one still import (the async module imports the sync one's helpers)."""
+    code = (
+        "import select\n"
+        "for name in [n for n in dir(select) if n == 'poll' or n.startswith('POLL')]:\n"
+        "    delattr(select, name)\n"
+        "import smsc_soap\n"
+        "import smsc_soap._http.sync_transport, smsc_soap._http.async_transport\n"
+        "from smsc_soap._http import async_connection, connection\n"
+        "assert not connection._HAS_POLL and not async_connection._HAS_POLL\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_bytes_after_an_empty_reply_forbid_reuse(transport: SyncTransport) -> None:
+    """A reply with no body followed, in the same write, by a second reply nobody asked for: the
+    connection's framing is in doubt, so the next call opens another connection."""
+    empty = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    with RawServer(keep_alive(empty + OK_KEEP), keep_alive(OK_KEEP)) as server:
+        first = transport.post(server.url, b"<x/>", {}, time.monotonic() + 5)
+        assert (first.status, first.body) == (200, b"")
         assert post(transport, server.url) == BODY
     assert server.accepted == 2 and len(server.bodies) == 2
 
