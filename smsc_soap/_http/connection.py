@@ -288,8 +288,15 @@ class Pool:
         assert sock is not None
         if self._context is None:
             return Connection(sock)
+        tls: ssl.SSLSocket | None = None
         try:
-            return Connection(self._context.wrap_socket(sock, server_hostname=self.host))
+            # The handshake is run here, not inside wrap_socket: wrap_socket closes the TLS socket
+            # (which took over the descriptor) on OSError only, so a Ctrl-C mid-handshake leaked it.
+            tls = self._context.wrap_socket(
+                sock, server_hostname=self.host, do_handshake_on_connect=False
+            )
+            tls.do_handshake()
+            return Connection(tls)
         except TimeoutError as exc:
             error = SmscTlsError(
                 f"the TLS handshake with {where} did not complete in time; nothing was sent "
@@ -297,7 +304,10 @@ class Pool:
             )
         except Exception as exc:
             error = SmscTlsError(f"TLS verification failed; nothing was sent ({_describe(exc)})")
-        sock.close()
+        except BaseException:  # KeyboardInterrupt, SystemExit: close what was opened, then leave
+            _close(tls, sock)
+            raise
+        _close(tls, sock)
         raise error
 
 
@@ -318,8 +328,21 @@ def _open_socket(host: str, port: int, connect_timeout: float, deadline_at: floa
             sock.close()
             last = exc
             continue
+        except BaseException:  # KeyboardInterrupt mid-connect: the socket is not left to the GC
+            sock.close()
+            raise
         return sock
     raise last if last is not None else OSError("the host name resolved to no address")
+
+
+def _close(tls: ssl.SSLSocket | None, sock: socket.socket) -> None:
+    """Close a connection that failed while being opened (the plain socket is detached once wrapped)."""
+    for item in (tls, sock):
+        if item is not None:
+            try:
+                item.close()
+            except OSError:
+                pass
 
 
 # ------------------------------------------------------------------ mapping after the first write

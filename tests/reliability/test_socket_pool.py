@@ -4,12 +4,14 @@ deadline and TLS."""
 
 from __future__ import annotations
 
+import gc
 import socket
 import ssl
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -438,6 +440,43 @@ def test_tls_handshake_never_answered_is_not_sent() -> None:
     finally:
         listener.close()
     assert caught.value.delivery is Delivery.NOT_SENT
+
+
+@pytest.mark.parametrize("stage", ["connect", "handshake"])
+def test_ctrl_c_while_opening_a_connection_closes_it_and_frees_the_slot(
+    stage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KeyboardInterrupt in the middle of the TCP connect or of the TLS handshake: it propagates, the
+    half-open socket is closed at once (no ResourceWarning left for the garbage collector) and the
+    pool's slot is free again (every later call still gets a connection)."""
+
+    def interrupted(self: object, *args: object) -> None:
+        raise KeyboardInterrupt
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # connects complete in the backlog; the handshake is never answered
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}/sys/soap.php"
+    transport = SyncTransport(TransportConfig(connect_timeout=2, max_connections=1))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with monkeypatch.context() as patch:
+                if stage == "connect":
+                    patch.setattr(socket.socket, "connect", interrupted)
+                else:
+                    patch.setattr(ssl.SSLSocket, "do_handshake", interrupted)
+                for _ in range(3):
+                    with pytest.raises(KeyboardInterrupt):
+                        post(transport, url)
+            gc.collect()
+        leaked = [w for w in caught if issubclass(w.category, ResourceWarning)]
+        assert leaked == [], [str(w.message) for w in leaked]
+        (pool,) = transport._socket_pools.values()
+        assert pool._open == 0
+    finally:
+        transport.close()
+        listener.close()
 
 
 @pytest.mark.parametrize(
