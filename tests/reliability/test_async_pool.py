@@ -107,6 +107,36 @@ def test_request_line_and_headers() -> None:
     assert fields["soapaction"] == '"a"'
 
 
+def test_bytes_after_an_empty_reply_forbid_reuse() -> None:
+    """A reply with no body followed, in the same write, by a second reply nobody asked for: the
+    connection's framing is in doubt, so the next call opens another connection."""
+    empty = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+    async def scenario(transport: AsyncTransport) -> None:
+        first = await transport.post(server.url, b"<x/>", {}, time.monotonic() + 5)
+        assert (first.status, first.body) == (200, b"")
+        assert await post(transport, server.url) == BODY
+
+    with RawServer(keep_alive(empty + OK_KEEP), keep_alive(OK_KEEP)) as server:
+        run(CONFIG, scenario)
+    assert server.accepted == 2 and len(server.bodies) == 2
+
+
+def test_a_content_length_sent_twice_with_one_value_is_read() -> None:
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Length: %d\r\n\r\n" % (
+        len(BODY),
+        len(BODY),
+    )
+
+    async def scenario(transport: AsyncTransport) -> None:
+        assert await post(transport, server.url) == BODY
+        assert await post(transport, server.url) == BODY
+
+    with RawServer(keep_alive(reply + BODY)) as server:
+        run(CONFIG, scenario)
+    assert server.accepted == 1
+
+
 def test_stale_connection_is_dropped_before_reuse() -> None:
     """The server closes the idle connection without a word: the next call opens another and the
     request arrives exactly once."""

@@ -150,6 +150,26 @@ def test_bytes_after_an_empty_reply_forbid_reuse(transport: SyncTransport) -> No
     assert server.accepted == 2 and len(server.bodies) == 2
 
 
+def test_a_content_length_sent_twice_with_one_value_is_read(transport: SyncTransport) -> None:
+    """Content-Length repeated with the same value (RFC 9110 lets a recipient accept it, and the codec
+    does): the reply is read, not refused as a protocol error (for a send: an outcome made unknown)."""
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Length: %d\r\n\r\n" % (
+        len(BODY),
+        len(BODY),
+    )
+    with RawServer(keep_alive(reply + BODY)) as server:
+        assert post(transport, server.url) == BODY
+        assert post(transport, server.url) == BODY
+    assert server.accepted == 1
+
+
+def test_a_content_length_sent_twice_with_two_values_is_refused(transport: SyncTransport) -> None:
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Length: 3\r\n\r\n" % len(BODY)
+    with RawServer(keep_alive(reply + BODY)) as server, pytest.raises(SmscTransportError) as caught:
+        post(transport, server.url)
+    assert caught.value.delivery is Delivery.UNKNOWN
+
+
 def test_connection_close_reply_is_not_reused(transport: SyncTransport) -> None:
     with RawServer(respond(BODY, keep_alive=False)) as server:
         for _ in range(3):
