@@ -5,6 +5,7 @@ deadline and TLS."""
 from __future__ import annotations
 
 import gc
+import os
 import socket
 import ssl
 import subprocess
@@ -168,6 +169,48 @@ def test_a_content_length_sent_twice_with_two_values_is_refused(transport: SyncT
     with RawServer(keep_alive(reply + BODY)) as server, pytest.raises(SmscTransportError) as caught:
         post(transport, server.url)
     assert caught.value.delivery is Delivery.UNKNOWN
+
+
+def test_a_fork_while_another_thread_holds_the_watchdog_lock(transport: SyncTransport) -> None:
+    """Every call arms and disarms the deadline watchdog under its lock: a fork while another thread
+    holds it must not leave the child's calls blocked on a lock no thread will release."""
+    from smsc_soap._http.watchdog import WATCHDOG
+
+    with RawServer(keep_alive(OK_KEEP)) as server:
+        assert post(transport, server.url) == BODY  # the watchdog thread runs
+        held, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with WATCHDOG._cond:
+                held.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        held.wait(5)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:  # child: report through the exit code, never return into pytest
+                code = 1
+                try:
+                    code = 0 if post(transport, server.url, seconds=3) == BODY else 2
+                finally:
+                    os._exit(code)
+        finally:
+            release.set()
+            holder.join()
+        for _ in range(100):  # the child's call is bounded by its 3 s deadline
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the child's call blocked on the watchdog lock held at the fork")
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_connection_close_reply_is_not_reused(transport: SyncTransport) -> None:
