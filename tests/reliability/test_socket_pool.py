@@ -505,6 +505,52 @@ def test_tls_handshake_never_answered_is_not_sent() -> None:
     assert caught.value.delivery is Delivery.NOT_SENT
 
 
+def test_a_tls_handshake_dripped_byte_by_byte_is_cut_by_the_connect_timeout() -> None:
+    """A server that answers the ClientHello one byte at a time, each within the socket timeout: the
+    handshake as a whole is bounded (by the connect timeout and the deadline), NOT_SENT."""
+    record = b"\x16\x03\x03\x3e\x80"  # a handshake record announcing 16,000 bytes
+
+    def behave(conn: socket.socket) -> None:
+        conn.recv(4096)  # the ClientHello
+        conn.sendall(record)
+        end = time.monotonic() + 6
+        while time.monotonic() < end:
+            time.sleep(0.1)
+            conn.sendall(b"\x02")
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        sock, _ = listener.accept()
+        accepted.append(sock)
+        try:
+            behave(sock)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}/sys/soap.php"
+    transport = SyncTransport(TransportConfig(connect_timeout=0.5, deadline=10))
+    try:
+        began = time.monotonic()
+        with pytest.raises(SmscTlsError) as caught:
+            post(transport, url, seconds=5)
+        elapsed = time.monotonic() - began
+    finally:
+        transport.close()
+        listener.close()
+        thread.join(10)
+        for sock in accepted:
+            sock.close()
+    assert elapsed < 2, elapsed
+    assert caught.value.delivery is Delivery.NOT_SENT
+    assert "in time" in str(caught.value)
+
+
 @pytest.mark.parametrize("stage", ["connect", "handshake"])
 def test_ctrl_c_while_opening_a_connection_closes_it_and_frees_the_slot(
     stage: str, monkeypatch: pytest.MonkeyPatch
