@@ -35,7 +35,7 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
-from .codec import HttpCodecError, ResponseParser
+from .codec import MAX_HEAD_BYTES, HttpCodecError, ResponseParser
 from .redact import Envelope
 from .types import RawReply, TransportConfig, check_reply_headers, safe_text
 from .watchdog import WATCHDOG
@@ -114,11 +114,20 @@ class Connection:
         try:
             try:
                 sock.settimeout(timeout)
-                # Headers and envelope leave in one write; the envelope is revealed only here.
-                self._write(
-                    prefix + b"Content-Length: %d\r\n\r\n" % len(envelope) + envelope.reveal()
-                )
-                reply, reusable = self._read_reply(url, cfg, deadline_at)
+                try:
+                    # Headers and envelope leave in one write; the envelope is revealed only here.
+                    self._write(
+                        prefix + b"Content-Length: %d\r\n\r\n" % len(envelope) + envelope.reveal()
+                    )
+                except OSError:
+                    # The server may have answered before reading the whole request (413, 400) and
+                    # then closed or stopped reading: that reply, if complete, is the answer.
+                    early = self._early_reply(url, cfg)
+                    if early is None:
+                        raise
+                    reply, reusable = early, False
+                else:
+                    reply, reusable = self._read_reply(url, cfg, deadline_at)
             except SmscError:  # mapped, or a refused reply (redirect, compressed, too large)
                 raise
             except HttpCodecError as exc:
@@ -135,6 +144,31 @@ class Connection:
         # Disarmed before the deadline, the watchdog never took this socket; at or after it, it may be
         # shutting the socket down right now: not reused.
         return reply, reusable and time.monotonic() < deadline_at
+
+    def _early_reply(self, url: str, cfg: TransportConfig) -> RawReply | None:
+        """A complete reply already received when the write failed, else None (never waits)."""
+        sock = self.sock
+        parser = ResponseParser()
+        try:
+            sock.settimeout(0.0)
+            while parser.buffered <= MAX_HEAD_BYTES + cfg.max_response_bytes:
+                data = sock.recv(_RECV)
+                parser.feed(data)
+                if not data:
+                    break
+        except OSError:  # nothing more to read now, or the reset that ended the write
+            pass
+        try:
+            head = parser.head()
+            if head is None:
+                return None
+            check_reply_headers(head.status, head.headers, cfg.max_response_bytes)
+            body = parser.body()
+        except (HttpCodecError, SmscError):
+            return None
+        if not parser.done or len(body) > cfg.max_response_bytes:
+            return None
+        return RawReply(head.status, head.headers, body, url)
 
     def _read_reply(
         self, url: str, cfg: TransportConfig, deadline_at: float

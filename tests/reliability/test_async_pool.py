@@ -31,7 +31,7 @@ from smsc_soap._http.async_connection import AsyncConnection, AsyncPool
 from smsc_soap._http.async_transport import AsyncTransport
 from smsc_soap._http.types import TransportConfig
 from tests.helpers.raw_server import Behaviour, Conn, RawServer, drip, respond
-from tests.reliability.test_socket_pool import BODY, OK_KEEP, keep_alive
+from tests.reliability.test_socket_pool import BIG, BODY, OK_KEEP, EarlyAnswer, keep_alive
 
 T = TypeVar("T")
 
@@ -135,6 +135,22 @@ def test_a_content_length_sent_twice_with_one_value_is_read() -> None:
     with RawServer(keep_alive(reply + BODY)) as server:
         run(CONFIG, scenario)
     assert server.accepted == 1
+
+
+def test_a_reply_that_comes_before_the_request_is_written_is_read() -> None:
+    """As on the sync path: a 413 sent before the server read the body is the call's reply."""
+
+    async def scenario(transport: AsyncTransport) -> None:
+        for _ in range(2):
+            reply = await transport.post(server.url, BIG, {}, time.monotonic() + 8)
+            assert (reply.status, reply.body) == (413, b"")
+
+    server = EarlyAnswer()
+    try:
+        run(CONFIG, scenario)
+    finally:
+        server.close()
+    assert server.accepted == 2
 
 
 def test_stale_connection_is_dropped_before_reuse() -> None:

@@ -505,6 +505,66 @@ def test_tls_handshake_never_answered_is_not_sent() -> None:
     assert caught.value.delivery is Delivery.NOT_SENT
 
 
+TOO_LARGE = b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
+class EarlyAnswer:
+    """A server that answers 413 as soon as it has a request's head, and closes without reading the
+    body (as a front end with a body-size limit does); counts the connections it took."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.accepted = 0
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/sys/soap.php"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                conn.sendall(TOO_LARGE)
+                time.sleep(0.05)  # the reply reaches the client before the close resets it
+
+    def close(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress
+        except OSError:
+            pass
+        self.listener.close()
+        self.thread.join(10)
+
+
+#: An envelope larger than what the kernel buffers on both sides absorb: the write is still going
+#: when the server closes.
+BIG = b"<x>" + b"a" * (16 * 1024 * 1024) + b"</x>"
+
+
+def test_a_reply_that_comes_before_the_request_is_written_is_read() -> None:
+    """The server answers 413 after the head and closes unread: the write fails with a reset, yet
+    the server's reply was received and is what the call returns (not a bare connection failure);
+    the connection is not reused."""
+    server = EarlyAnswer()
+    transport = SyncTransport(TransportConfig(connect_timeout=2, read_timeout=5, deadline=10))
+    try:
+        for _ in range(2):
+            reply = transport.post(server.url, BIG, {}, time.monotonic() + 8)
+            assert (reply.status, reply.body) == (413, b"")
+    finally:
+        transport.close()
+        server.close()
+    assert server.accepted == 2
+
+
 def test_a_tls_handshake_dripped_byte_by_byte_is_cut_by_the_connect_timeout() -> None:
     """A server that answers the ClientHello one byte at a time, each within the socket timeout: the
     handshake as a whole is bounded (by the connect timeout and the deadline), NOT_SENT."""
