@@ -31,16 +31,19 @@ from typing import TYPE_CHECKING
 from .._exceptions import (
     ClientClosedError,
     Delivery,
-    SmscConnectError,
     SmscConnectTimeoutError,
     SmscDeadlineExceededError,
     SmscError,
     SmscResponseTooLargeError,
-    SmscTlsError,
     SmscTransportError,
 )
 from .codec import HttpCodecError, ResponseParser
-from .connection import _after_write, _describe, past_deadline
+from .connection import (
+    _after_write,
+    connect_failure_error,
+    past_deadline,
+    tls_failure_error,
+)
 from .redact import Envelope
 from .types import RawReply, TransportConfig, check_reply_headers
 
@@ -383,27 +386,8 @@ class AsyncPool:
                 raise TimeoutError("the call's deadline passed before connecting")
             async with asyncio.timeout(min(cfg.connect_timeout, left)):
                 await loop.create_connection(lambda: conn, self.host, self.port)
-        except socket.gaierror as exc:
-            reason = (exc.strerror or "").lower() or "unknown host"
-            error = SmscConnectError(
-                f"the host name of {where} could not be resolved ({reason}); nothing was sent"
-            )
-        except TimeoutError as exc:
-            error = SmscConnectTimeoutError(
-                f"connecting to {where} timed out; nothing was sent ({_describe(exc)})"
-            )
-        except ConnectionRefusedError:
-            error = SmscConnectError(
-                f"{where} refused the connection (is the server running on that address?); "
-                "nothing was sent"
-            )
-        except OSError as exc:
-            reason = (exc.strerror or "").lower() or _describe(exc)
-            error = SmscConnectError(f"could not connect to {where}: {reason}; nothing was sent")
-        except Exception as exc:  # e.g. a host name IDNA cannot encode: still nothing was written
-            error = SmscConnectError(
-                f"could not connect to {where} ({_describe(exc)}); nothing was sent"
-            )
+        except Exception as exc:
+            error = connect_failure_error(exc, where)
         except BaseException:
             conn.close()  # cancelled as the connection was made
             raise
@@ -431,13 +415,8 @@ class AsyncPool:
             if conn.dropped:
                 raise ConnectionError("the connection closed during the TLS handshake")
             return conn
-        except TimeoutError as exc:
-            error = SmscTlsError(
-                f"the TLS handshake with {where} did not complete in time; nothing was sent "
-                f"({_describe(exc)})"
-            )
         except Exception as exc:
-            error = SmscTlsError(f"TLS verification failed; nothing was sent ({_describe(exc)})")
+            error = tls_failure_error(exc, where)
         except BaseException:
             conn.close()
             transport.abort()

@@ -296,27 +296,8 @@ class Pool:
         sock: socket.socket | None = None
         try:
             sock = _open_socket(self.host, self.port, cfg.connect_timeout, deadline_at)
-        except socket.gaierror as exc:
-            reason = (exc.strerror or "").lower() or "unknown host"
-            error = SmscConnectError(
-                f"the host name of {where} could not be resolved ({reason}); nothing was sent"
-            )
-        except TimeoutError as exc:
-            error = SmscConnectTimeoutError(
-                f"connecting to {where} timed out; nothing was sent ({_describe(exc)})"
-            )
-        except ConnectionRefusedError:
-            error = SmscConnectError(
-                f"{where} refused the connection (is the server running on that address?); "
-                "nothing was sent"
-            )
-        except OSError as exc:
-            reason = (exc.strerror or "").lower() or _describe(exc)
-            error = SmscConnectError(f"could not connect to {where}: {reason}; nothing was sent")
-        except Exception as exc:  # e.g. a host name IDNA cannot encode: still nothing was written
-            error = SmscConnectError(
-                f"could not connect to {where} ({_describe(exc)}); nothing was sent"
-            )
+        except Exception as exc:
+            error = connect_failure_error(exc, where)
         if error is not None:
             raise error
         assert sock is not None
@@ -331,18 +312,49 @@ class Pool:
             )
             tls.do_handshake()
             return Connection(tls)
-        except TimeoutError as exc:
-            error = SmscTlsError(
-                f"the TLS handshake with {where} did not complete in time; nothing was sent "
-                f"({_describe(exc)})"
-            )
         except Exception as exc:
-            error = SmscTlsError(f"TLS verification failed; nothing was sent ({_describe(exc)})")
+            error = tls_failure_error(exc, where)
         except BaseException:  # KeyboardInterrupt, SystemExit: close what was opened, then leave
             _close(tls, sock)
             raise
         _close(tls, sock)
         raise error
+
+
+# ------------------------------------------------------------------ mapping before the first write
+
+
+def connect_failure_error(exc: Exception, where: str) -> SmscTransportError:
+    """A failed connect to ``where`` (host:port): nothing was written, so NOT_SENT (both pools)."""
+    if isinstance(exc, socket.gaierror):
+        reason = (exc.strerror or "").lower() or "unknown host"
+        return SmscConnectError(
+            f"the host name of {where} could not be resolved ({reason}); nothing was sent"
+        )
+    if isinstance(exc, TimeoutError):
+        return SmscConnectTimeoutError(
+            f"connecting to {where} timed out; nothing was sent ({_describe(exc)})"
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return SmscConnectError(
+            f"{where} refused the connection (is the server running on that address?); "
+            "nothing was sent"
+        )
+    if isinstance(exc, OSError):
+        reason = (exc.strerror or "").lower() or _describe(exc)
+        return SmscConnectError(f"could not connect to {where}: {reason}; nothing was sent")
+    # e.g. a host name IDNA cannot encode: still nothing was written
+    return SmscConnectError(f"could not connect to {where} ({_describe(exc)}); nothing was sent")
+
+
+def tls_failure_error(exc: Exception, where: str) -> SmscTransportError:
+    """A failed TLS handshake with ``where``: no request byte was written, so NOT_SENT."""
+    if isinstance(exc, TimeoutError):
+        return SmscTlsError(
+            f"the TLS handshake with {where} did not complete in time; nothing was sent "
+            f"({_describe(exc)})"
+        )
+    return SmscTlsError(f"TLS verification failed; nothing was sent ({_describe(exc)})")
 
 
 def _open_socket(host: str, port: int, connect_timeout: float, deadline_at: float) -> socket.socket:
