@@ -171,17 +171,22 @@ def test_a_content_length_sent_twice_with_two_values_is_refused(transport: SyncT
     assert caught.value.delivery is Delivery.UNKNOWN
 
 
-def test_a_fork_while_another_thread_holds_the_watchdog_lock(transport: SyncTransport) -> None:
-    """Every call arms and disarms the deadline watchdog under its lock: a fork while another thread
-    holds it must not leave the child's calls blocked on a lock no thread will release."""
+@pytest.mark.parametrize("lock", ["watchdog", "transport"])
+def test_a_fork_while_another_thread_holds_a_lock_of_the_call_path(
+    lock: str, transport: SyncTransport
+) -> None:
+    """Every call arms and disarms the deadline watchdog under its lock, and a child's first call
+    takes the transport's lock to drop the parent's pools: a fork while another thread holds either
+    must not leave the child's calls blocked on a lock no thread will release."""
     from smsc_soap._http.watchdog import WATCHDOG
 
     with RawServer(keep_alive(OK_KEEP)) as server:
         assert post(transport, server.url) == BODY  # the watchdog thread runs
         held, release = threading.Event(), threading.Event()
+        taken = WATCHDOG._cond if lock == "watchdog" else transport._lock
 
         def hold() -> None:
-            with WATCHDOG._cond:
+            with taken:
                 held.set()
                 release.wait(10)
 
@@ -209,7 +214,7 @@ def test_a_fork_while_another_thread_holds_the_watchdog_lock(transport: SyncTran
         else:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
-            pytest.fail("the child's call blocked on the watchdog lock held at the fork")
+            pytest.fail(f"the child's call blocked on the {lock} lock held at the fork")
     assert os.waitstatus_to_exitcode(status) == 0
 
 
