@@ -153,6 +153,24 @@ def test_a_reply_that_comes_before_the_request_is_written_is_read() -> None:
     assert server.accepted == 2
 
 
+def test_an_early_reply_on_a_connection_left_open_is_not_reused() -> None:
+    """A 413 complete while the request is still being written, on a connection the server keeps
+    open without reading: returned, and the connection is not reused (the next request would wait
+    behind the unwritten rest of the first)."""
+
+    async def scenario(transport: AsyncTransport) -> None:
+        for _ in range(2):
+            reply = await transport.post(server.url, BIG, {}, time.monotonic() + 8)
+            assert reply.status == 413
+
+    server = EarlyAnswer(keep_open=True)
+    try:
+        run(TransportConfig(connect_timeout=2, read_timeout=1, deadline=10), scenario)
+    finally:
+        server.close()
+    assert server.accepted == 2
+
+
 def test_stale_connection_is_dropped_before_reuse() -> None:
     """The server closes the idle connection without a word: the next call opens another and the
     request arrives exactly once."""

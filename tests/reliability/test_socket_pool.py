@@ -515,9 +515,15 @@ TOO_LARGE = b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Len
 
 class EarlyAnswer:
     """A server that answers 413 as soon as it has a request's head, and closes without reading the
-    body (as a front end with a body-size limit does); counts the connections it took."""
+    body (as a front end with a body-size limit does); counts the connections it took.
 
-    def __init__(self) -> None:
+    ``keep_open``: the 413 says nothing of closing and the server keeps the connection open, reading
+    nothing more (a careless front end)."""
+
+    def __init__(self, *, keep_open: bool = False) -> None:
+        self.keep_open = keep_open
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(8)
@@ -533,20 +539,31 @@ class EarlyAnswer:
             except OSError:
                 return
             self.accepted += 1
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
+            thread = threading.Thread(target=self._answer, args=(conn,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            if self.keep_open:
+                conn.sendall(TOO_LARGE.replace(b"Connection: close\r\n", b""))
+                self.stop.wait(10)
+            else:
                 conn.sendall(TOO_LARGE)
                 time.sleep(0.05)  # the reply reaches the client before the close resets it
 
     def close(self) -> None:
+        self.stop.set()
         try:
             self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress
         except OSError:
             pass
         self.listener.close()
-        self.thread.join(10)
+        for thread in [self.thread, *self.threads]:
+            thread.join(10)
 
 
 #: An envelope larger than what the kernel buffers on both sides absorb: the write is still going
@@ -564,6 +581,22 @@ def test_a_reply_that_comes_before_the_request_is_written_is_read() -> None:
         for _ in range(2):
             reply = transport.post(server.url, BIG, {}, time.monotonic() + 8)
             assert (reply.status, reply.body) == (413, b"")
+    finally:
+        transport.close()
+        server.close()
+    assert server.accepted == 2
+
+
+def test_an_early_reply_on_a_connection_left_open_is_not_reused() -> None:
+    """The 413 comes without Connection: close and the server keeps the connection open, reading no
+    more of the request: the reply is returned and the connection, whose request was never read
+    whole, is not used again (the next request would wait behind the unread rest)."""
+    server = EarlyAnswer(keep_open=True)
+    transport = SyncTransport(TransportConfig(connect_timeout=2, read_timeout=0.5, deadline=10))
+    try:
+        for _ in range(2):
+            reply = transport.post(server.url, BIG, {}, time.monotonic() + 8)
+            assert reply.status == 413
     finally:
         transport.close()
         server.close()
