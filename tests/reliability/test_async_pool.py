@@ -22,6 +22,7 @@ from smsc_soap import (
     SmscConnectError,
     SmscConnectTimeoutError,
     SmscDeadlineExceededError,
+    SmscProtocolError,
     SmscReadTimeoutError,
     SmscResponseTooLargeError,
     SmscTlsError,
@@ -31,7 +32,7 @@ from smsc_soap._http.async_connection import AsyncConnection, AsyncPool
 from smsc_soap._http.async_transport import AsyncTransport
 from smsc_soap._http.types import TransportConfig
 from tests.helpers.raw_server import Behaviour, Conn, RawServer, drip, respond
-from tests.reliability.test_socket_pool import BIG, BODY, OK_KEEP, EarlyAnswer, keep_alive
+from tests.reliability.test_socket_pool import BIG, BODY, OK_KEEP, EarlyAnswer, Failing, keep_alive
 
 T = TypeVar("T")
 
@@ -169,6 +170,39 @@ def test_an_early_reply_on_a_connection_left_open_is_not_reused() -> None:
     finally:
         server.close()
     assert server.accepted == 2
+
+
+def test_many_failed_or_cancelled_calls_leave_the_pool_its_full_capacity() -> None:
+    """Resets, garbage, refused replies, read timeouts, and calls cancelled at any point (waiting for
+    a slot, connecting, writing, reading), 60 at once on a pool of two: afterwards no slot or
+    connection is held, nobody waits, and both slots serve again."""
+    failing = Failing()
+    config = TransportConfig(read_timeout=0.2, deadline=10, max_connections=2)
+
+    async def one(transport: AsyncTransport, n: int) -> str:
+        call = transport.post(server.url, b"<x/>", {}, time.monotonic() + 5)
+        try:
+            if n % 3 == 0:
+                await asyncio.wait_for(call, timeout=0.002 * (n % 7))
+            else:
+                await call
+        except (SmscTransportError, SmscProtocolError, TimeoutError) as exc:
+            return type(exc).__name__
+        return "ok"
+
+    async def scenario(transport: AsyncTransport) -> None:
+        outcomes = await asyncio.gather(*(one(transport, n) for n in range(60)))
+        assert "TimeoutError" in outcomes and len(set(outcomes)) >= 4, outcomes
+        (pool,) = transport._socket_pools.values()
+        slots = transport._slots
+        assert slots is not None and slots.busy == 0 and not slots._waiters._waiters
+        assert pool._open == len(pool._idle) and not pool._waiters._waiters
+        failing.healed = True
+        bodies = await asyncio.gather(post(transport, server.url), post(transport, server.url))
+        assert bodies == [BODY, BODY]
+
+    with RawServer(failing) as server:
+        run(config, scenario)
 
 
 def test_stale_connection_is_dropped_before_reuse() -> None:

@@ -24,13 +24,24 @@ from smsc_soap import (
     Delivery,
     SmscConnectTimeoutError,
     SmscDeadlineExceededError,
+    SmscProtocolError,
     SmscResponseTooLargeError,
     SmscTlsError,
     SmscTransportError,
 )
 from smsc_soap._http.sync_transport import SyncTransport
 from smsc_soap._http.types import TransportConfig
-from tests.helpers.raw_server import Behaviour, Conn, RawServer, drip, ok_reply, respond
+from tests.helpers.raw_server import (
+    Behaviour,
+    Conn,
+    RawServer,
+    drip,
+    hang,
+    ok_reply,
+    raw,
+    reset,
+    respond,
+)
 
 BODY = ok_reply("get_balance").encode()
 
@@ -300,6 +311,69 @@ def test_a_failed_reply_never_leaves_its_connection_for_reuse(failure: str) -> N
     finally:
         transport.close()
     assert server.accepted == 2 and len(server.bodies) == 2
+
+
+class Failing:
+    """A behaviour that fails each request a different way, in turn, until ``healed`` is set; then a
+    good keep-alive reply."""
+
+    def __init__(self) -> None:
+        self.healed = False
+        self.count = 0
+        self.kinds: list[Behaviour] = [
+            reset(),
+            reset(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nabc"),
+            raw(b"garbage\r\n\r\n"),
+            respond(b"x", 302, {"Location": "http://elsewhere/"}, keep_alive=True),
+            respond(b"x" * 100_000, keep_alive=True),
+            respond(b"x", headers={"Content-Encoding": "gzip"}, keep_alive=True),
+            hang(seconds=1),
+        ]
+        self.keep_alive = True
+
+    def __call__(self, conn: Conn) -> None:
+        if self.healed:
+            conn.sock.sendall(OK_KEEP)
+            return
+        kind = self.kinds[self.count % len(self.kinds)]
+        self.count += 1
+        kind(conn)
+        if getattr(kind, "keep_alive", False) is False:
+            conn.sock.close()  # the server's loop then ends on the closed socket
+
+
+def test_many_failed_calls_leave_the_pool_its_full_capacity() -> None:
+    """Resets, garbage, refused replies (3xx, too large, compressed) and read timeouts, over and over
+    on a pool of two: no slot is lost, no failed connection is kept, and both slots serve again."""
+    failing = Failing()
+    transport = SyncTransport(TransportConfig(read_timeout=0.2, deadline=10, max_connections=2))
+    try:
+        with RawServer(failing) as server:
+            kinds: set[str] = set()
+            for _ in range(3 * len(failing.kinds)):
+                with pytest.raises((SmscTransportError, SmscProtocolError)) as caught:
+                    post(transport, server.url)
+                kinds.add(type(caught.value).__name__)
+            (pool,) = transport._socket_pools.values()
+            assert pool._open == 0 and pool._idle == []
+            assert len(kinds) >= 4, kinds
+            failing.healed = True
+            barrier = threading.Barrier(2)
+            results: list[bytes] = []
+
+            def call() -> None:
+                barrier.wait(5)
+                results.append(post(transport, server.url))
+
+            threads = [threading.Thread(target=call) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+            assert results == [BODY, BODY]
+            assert pool._open <= 2
+    finally:
+        transport.close()
 
 
 @pytest.mark.parametrize("framing", ["declared", "chunked", "close-delimited"])
