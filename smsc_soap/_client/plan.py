@@ -95,6 +95,15 @@ def drive(plan: Plan, sleep: Callable[[float], object], post: Callable[[Post], R
         plan.close()
 
 
+def _scrub_message(error: SmscError, scrub: Scrubber) -> None:
+    """Mask the credentials in an error's text: transport and reply errors quote the server's bytes
+    (a status line, a header), which a hostile or broken server can make an echo of the request."""
+    clean = scrub(error.message, None)
+    if clean != error.message:
+        error.message = clean
+        error.args = (clean,)
+
+
 def no_slot(operation: str, what: str) -> SmscDeadlineExceededError:
     """The error of a request that never got a connection slot before its deadline (nothing sent)."""
     return SmscDeadlineExceededError(
@@ -256,6 +265,7 @@ class CallPlan:
             raise
         if error is not None:
             error.operation = error.operation or operation
+            _scrub_message(error, self._scrub)
         self._budget.breaker.record(
             probe, error
         )  # a failure that never reached SMSC frees the probe

@@ -104,9 +104,9 @@ class RawReply:
     """An HTTP reply read within the limits: status, lower-cased headers and the body bytes."""
 
     status: int
-    headers: Mapping[str, str]
-    # A hostile server may echo the request (password included): keep the body out of reprs and
-    # traceback locals.
+    # A hostile server may echo the request (password included), in the body or in a header: keep
+    # both out of reprs and traceback locals.
+    headers: Mapping[str, str] = field(repr=False)
     body: bytes = field(repr=False)
     url: str = ""
 
