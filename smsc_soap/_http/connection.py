@@ -160,7 +160,9 @@ class Connection:
             pass
         try:
             head = parser.head()
-            if head is None:
+            if head is None or head.status == 408:
+                # 408: the server timed out an idle connection it then closed; it did not answer
+                # this request (which a read may then repeat on a new connection).
                 return None
             check_reply_headers(head.status, head.headers, cfg.max_response_bytes)
             body = parser.body()

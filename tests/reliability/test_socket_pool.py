@@ -594,8 +594,9 @@ class EarlyAnswer:
     ``keep_open``: the 413 says nothing of closing and the server keeps the connection open, reading
     nothing more (a careless front end)."""
 
-    def __init__(self, *, keep_open: bool = False) -> None:
+    def __init__(self, *, keep_open: bool = False, reply: bytes = TOO_LARGE) -> None:
         self.keep_open = keep_open
+        self.reply = reply
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self.listener = socket.socket()
@@ -623,10 +624,10 @@ class EarlyAnswer:
             while b"\r\n\r\n" not in data:
                 data += conn.recv(65536)
             if self.keep_open:
-                conn.sendall(TOO_LARGE.replace(b"Connection: close\r\n", b""))
+                conn.sendall(self.reply.replace(b"Connection: close\r\n", b""))
                 self.stop.wait(10)
             else:
-                conn.sendall(TOO_LARGE)
+                conn.sendall(self.reply)
                 time.sleep(0.05)  # the reply reaches the client before the close resets it
 
     def close(self) -> None:
@@ -659,6 +660,23 @@ def test_a_reply_that_comes_before_the_request_is_written_is_read() -> None:
         transport.close()
         server.close()
     assert server.accepted == 2
+
+
+def test_a_408_found_when_the_write_fails_is_not_taken_for_the_reply() -> None:
+    """408 is what a server sends as it closes a connection it timed out, not an answer to the
+    request being written: the call fails as a broken connection (which a read may repeat), not as
+    an HTTP 408 reply."""
+    timed_out = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    server = EarlyAnswer(reply=timed_out)
+    transport = SyncTransport(TransportConfig(connect_timeout=2, read_timeout=5, deadline=10))
+    try:
+        with pytest.raises(SmscTransportError) as caught:
+            transport.post(server.url, BIG, {}, time.monotonic() + 8)
+    finally:
+        transport.close()
+        server.close()
+    assert type(caught.value) is SmscTransportError
+    assert caught.value.delivery is Delivery.UNKNOWN
 
 
 def test_an_early_reply_on_a_connection_left_open_is_not_reused() -> None:
