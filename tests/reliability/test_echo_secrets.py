@@ -105,3 +105,31 @@ def test_a_reply_head_echoing_the_request_shows_no_password(
     for text in (str(error), repr(error), repr(vars(error)), repr(error.args), shown, ours):
         assert SENTINEL_PSW not in text
         assert SENTINEL_PSW.lower() not in text.lower()
+
+
+def test_a_password_that_is_a_common_word_leaves_the_transport_words_whole() -> None:
+    """Only the quoted server bytes are scrubbed: a password such as "was" masks its echo there,
+    never a word of our own message."""
+
+    def behave(conn: Conn) -> None:
+        conn.sock.sendall(b"was it? \r\n\r\n")
+
+    with RawServer(behave) as server:
+        client = SoapSmsc(
+            "alex",
+            "was",
+            endpoint=server.url,
+            mirrors=[],
+            retry=PinnedPolicy(),
+            sleep=lambda _: None,
+        )
+        try:
+            with pytest.raises(s.SmscTransportError) as caught:
+                client.get_balance()
+        finally:
+            client.close()
+    text = str(caught.value)
+    assert text.startswith("the reply was not valid HTTP; the request may have been processed ("), (
+        text
+    )
+    assert "*** it?" in text and "was it" not in text
