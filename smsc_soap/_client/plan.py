@@ -29,6 +29,7 @@ from .._exceptions import (
     SmscApiError,
     SmscDeadlineExceededError,
     SmscError,
+    SmscTransportError,
 )
 from .._http.types import RawReply
 from .._params.arguments import status_fields
@@ -93,6 +94,22 @@ def drive(plan: Plan, sleep: Callable[[float], object], post: Callable[[Post], R
         return result
     finally:
         plan.close()
+
+
+def _scrub_message(error: SmscError, scrub: Scrubber) -> None:
+    """Mask the credentials in what a transport error quotes of the server's bytes (a status line, a
+    header line), which a hostile or broken server can make an echo of the request.
+
+    The transports put such details in parentheses after their own words; only that part is scrubbed,
+    so that a password that is a common word does not mask our words (as the API errors keep theirs).
+    """
+    if not isinstance(error, SmscTransportError):
+        return
+    words, paren, detail = error.message.partition("(")
+    clean = scrub(detail, None)
+    if paren and clean != detail:
+        error.message = f"{words}({clean}"
+        error.args = (error.message,)
 
 
 def no_slot(operation: str, what: str) -> SmscDeadlineExceededError:
@@ -256,6 +273,7 @@ class CallPlan:
             raise
         if error is not None:
             error.operation = error.operation or operation
+            _scrub_message(error, self._scrub)
         self._budget.breaker.record(
             probe, error
         )  # a failure that never reached SMSC frees the probe

@@ -168,7 +168,12 @@ class AsyncConnection(asyncio.Protocol):
         except Exception as exc:
             self._fail(exc)
             return
-        self.keep_alive = parser.keep_alive
+        transport = self.transport
+        # A reply complete while part of the request is still unwritten (an early 413): the server
+        # stopped reading it, so what it makes of the rest is unknown; the connection is not reused.
+        self.keep_alive = parser.keep_alive and (
+            transport is not None and not transport.get_write_buffer_size()
+        )
         self._parser = None
         waiter = self._waiter
         if waiter is not None and not waiter.done():

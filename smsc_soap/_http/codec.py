@@ -197,8 +197,8 @@ class ResponseParser:
         encoding = headers.get("transfer-encoding")
         length = headers.get("content-length")
         if head.status in (204, 304):
-            self._state, self.keep_alive = _DONE, keep
-            self.done = True
+            self.keep_alive = keep
+            self._finish()  # bytes already after the head forbid reuse, as after any body
             return
         if encoding is not None:
             codings = _tokens(encoding)
@@ -220,7 +220,7 @@ class ResponseParser:
             self._remaining = int(value)
             self._state, self.keep_alive = _BY_LENGTH, keep
             if self._remaining == 0:
-                self._state, self.done = _DONE, True
+                self._finish()
             return
         self._state, self.keep_alive = _CLOSE, False
 

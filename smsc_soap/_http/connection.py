@@ -35,7 +35,7 @@ from .._exceptions import (
     SmscTlsError,
     SmscTransportError,
 )
-from .codec import HttpCodecError, ResponseParser
+from .codec import MAX_HEAD_BYTES, HttpCodecError, ResponseParser
 from .redact import Envelope
 from .types import RawReply, TransportConfig, check_reply_headers, safe_text
 from .watchdog import WATCHDOG
@@ -46,7 +46,11 @@ if TYPE_CHECKING:
 __all__ = ["Connection", "Pool", "past_deadline"]
 
 _RECV = 65536
-_POLLIN_OR_WORSE = select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL
+#: Windows has no poll(): the reuse check falls back to select() there (and the module imports).
+_HAS_POLL = hasattr(select, "poll")
+_POLLIN_OR_WORSE = (
+    select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL if _HAS_POLL else 0
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -77,9 +81,12 @@ class Connection:
         if pending is not None and pending():
             return True
         try:
-            poller = select.poll()
-            poller.register(self.sock, _POLLIN_OR_WORSE)
-            return bool(poller.poll(0))
+            if _HAS_POLL:
+                poller = select.poll()
+                poller.register(self.sock, _POLLIN_OR_WORSE)
+                return bool(poller.poll(0))
+            readable, _, broken = select.select([self.sock], [], [self.sock], 0)
+            return bool(readable or broken)
         except (OSError, ValueError):
             return True
 
@@ -107,11 +114,20 @@ class Connection:
         try:
             try:
                 sock.settimeout(timeout)
-                # Headers and envelope leave in one write; the envelope is revealed only here.
-                self._write(
-                    prefix + b"Content-Length: %d\r\n\r\n" % len(envelope) + envelope.reveal()
-                )
-                reply, reusable = self._read_reply(url, cfg, deadline_at)
+                try:
+                    # Headers and envelope leave in one write; the envelope is revealed only here.
+                    self._write(
+                        prefix + b"Content-Length: %d\r\n\r\n" % len(envelope) + envelope.reveal()
+                    )
+                except OSError:
+                    # The server may have answered before reading the whole request (413, 400) and
+                    # then closed or stopped reading: that reply, if complete, is the answer.
+                    early = self._early_reply(url, cfg)
+                    if early is None:
+                        raise
+                    reply, reusable = early, False
+                else:
+                    reply, reusable = self._read_reply(url, cfg, deadline_at)
             except SmscError:  # mapped, or a refused reply (redirect, compressed, too large)
                 raise
             except HttpCodecError as exc:
@@ -128,6 +144,33 @@ class Connection:
         # Disarmed before the deadline, the watchdog never took this socket; at or after it, it may be
         # shutting the socket down right now: not reused.
         return reply, reusable and time.monotonic() < deadline_at
+
+    def _early_reply(self, url: str, cfg: TransportConfig) -> RawReply | None:
+        """A complete reply already received when the write failed, else None (never waits)."""
+        sock = self.sock
+        parser = ResponseParser()
+        try:
+            sock.settimeout(0.0)
+            while parser.buffered <= MAX_HEAD_BYTES + cfg.max_response_bytes:
+                data = sock.recv(_RECV)
+                parser.feed(data)
+                if not data:
+                    break
+        except OSError:  # nothing more to read now, or the reset that ended the write
+            pass
+        try:
+            head = parser.head()
+            if head is None or head.status == 408:
+                # 408: the server timed out an idle connection it then closed; it did not answer
+                # this request (which a read may then repeat on a new connection).
+                return None
+            check_reply_headers(head.status, head.headers, cfg.max_response_bytes)
+            body = parser.body()
+        except (HttpCodecError, SmscError):
+            return None
+        if not parser.done or len(body) > cfg.max_response_bytes:
+            return None
+        return RawReply(head.status, head.headers, body, url)
 
     def _read_reply(
         self, url: str, cfg: TransportConfig, deadline_at: float
@@ -262,11 +305,21 @@ class Pool:
         assert sock is not None
         if self._context is None:
             return Connection(sock)
+        tls: ssl.SSLSocket | None = None
         try:
-            return Connection(self._context.wrap_socket(sock, server_hostname=self.host))
+            # The handshake is run here, not inside wrap_socket: wrap_socket closes the TLS socket
+            # (which took over the descriptor) on OSError only, so a Ctrl-C mid-handshake leaked it.
+            tls = self._context.wrap_socket(
+                sock, server_hostname=self.host, do_handshake_on_connect=False
+            )
+            tls.do_handshake()
+            return Connection(tls)
         except Exception as exc:
             error = tls_failure_error(exc, where)
-        sock.close()
+        except BaseException:  # KeyboardInterrupt, SystemExit: close what was opened, then leave
+            _close(tls, sock)
+            raise
+        _close(tls, sock)
         raise error
 
 
@@ -323,8 +376,21 @@ def _open_socket(host: str, port: int, connect_timeout: float, deadline_at: floa
             sock.close()
             last = exc
             continue
+        except BaseException:  # KeyboardInterrupt mid-connect: the socket is not left to the GC
+            sock.close()
+            raise
         return sock
     raise last if last is not None else OSError("the host name resolved to no address")
+
+
+def _close(tls: ssl.SSLSocket | None, sock: socket.socket) -> None:
+    """Close a connection that failed while being opened (the plain socket is detached once wrapped)."""
+    for item in (tls, sock):
+        if item is not None:
+            try:
+                item.close()
+            except OSError:
+                pass
 
 
 # ------------------------------------------------------------------ mapping after the first write

@@ -248,6 +248,10 @@ class SyncTransport:
         found = self._pools.get(url)
         if found is not None and self._pid == os.getpid():
             return found
+        if self._pid != os.getpid():
+            # A forked child: a thread of the parent may have held the lock at the fork, and no
+            # thread here would ever release it.
+            self._lock = threading.Lock()
         with self._lock:
             if self._pid != os.getpid():
                 # After a fork the parent's pooled sockets must not be used (nor closed) here.

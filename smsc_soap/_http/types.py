@@ -104,9 +104,9 @@ class RawReply:
     """An HTTP reply read within the limits: status, lower-cased headers and the body bytes."""
 
     status: int
-    headers: Mapping[str, str]
-    # A hostile server may echo the request (password included): keep the body out of reprs and
-    # traceback locals.
+    # A hostile server may echo the request (password included), in the body or in a header: keep
+    # both out of reprs and traceback locals.
+    headers: Mapping[str, str] = field(repr=False)
     body: bytes = field(repr=False)
     url: str = ""
 
@@ -146,8 +146,13 @@ def check_reply_headers(status: int, headers: Mapping[str, str], limit: int) -> 
         )
     length = headers.get("content-length")
     if length is not None:
+        # Repeated identical values ("120, 120": a header sent twice, joined) are one length, as the
+        # codec reads them (RFC 9110 8.6); differing ones are refused.
+        values = {value.strip() for value in length.split(",")}
         try:
-            declared = int(length)
+            if len(values) != 1:
+                raise ValueError(length)
+            declared = int(values.pop())
         except ValueError:
             raise SmscProtocolError(
                 "the reply has an invalid Content-Length", http_status=status

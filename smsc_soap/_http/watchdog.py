@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 
 __all__ = ["WATCHDOG", "Watchdog"]
 
@@ -31,6 +32,17 @@ class Watchdog:
         self._waiting_for = float("inf")
         #: How often the thread was woken by an arm (for tests and the benchmark).
         self.wakeups = 0
+        if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+            ref = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _after_fork(ref))
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh lock. Another thread of the parent may have held the old one
+        (every call arms and disarms), and the child would then block on it for ever."""
+        self._cond = threading.Condition(threading.Lock())
+        self._heap, self._armed = [], {}
+        self._waiting_for = float("inf")
+        self._pid = -1  # the first arm starts the child's own thread
 
     def arm(self, sock: socket.socket, deadline_at: float) -> int:
         """Shut ``sock`` down at ``deadline_at`` (monotonic) unless disarmed first; returns a token."""
@@ -88,6 +100,12 @@ class Watchdog:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def _after_fork(ref: weakref.ref[Watchdog]) -> None:
+    watchdog = ref()
+    if watchdog is not None:
+        watchdog._after_fork()
 
 
 WATCHDOG = Watchdog()

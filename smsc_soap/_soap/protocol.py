@@ -262,7 +262,9 @@ class Protocol:
         content_type = reply.headers.get("content-type", "text/xml")
         media = _XML_TYPES.get(content_type)
         if media is None:
-            media = content_type.split(";")[0].strip().lower()
+            # Scrubbed before it is lower-cased: a header echoing the request must not show the
+            # password, in any case, in the error below.
+            media = scrub(content_type.split(";")[0].strip(), 60).lower()
         if media not in _XML_MEDIA or _looks_html(head or body.lstrip()):
             snippet = _snippet(body, scrub)
             if status != 200:

@@ -22,6 +22,7 @@ from smsc_soap import (
     SmscConnectError,
     SmscConnectTimeoutError,
     SmscDeadlineExceededError,
+    SmscProtocolError,
     SmscReadTimeoutError,
     SmscResponseTooLargeError,
     SmscTlsError,
@@ -31,7 +32,7 @@ from smsc_soap._http.async_connection import AsyncConnection, AsyncPool
 from smsc_soap._http.async_transport import AsyncTransport
 from smsc_soap._http.types import TransportConfig
 from tests.helpers.raw_server import Behaviour, Conn, RawServer, drip, respond
-from tests.reliability.test_socket_pool import BODY, OK_KEEP, keep_alive
+from tests.reliability.test_socket_pool import BIG, BODY, OK_KEEP, EarlyAnswer, Failing, keep_alive
 
 T = TypeVar("T")
 
@@ -105,6 +106,103 @@ def test_request_line_and_headers() -> None:
     assert fields["user-agent"].startswith("smsc-soap/")
     assert fields["content-length"] == "4" and "transfer-encoding" not in fields
     assert fields["soapaction"] == '"a"'
+
+
+def test_bytes_after_an_empty_reply_forbid_reuse() -> None:
+    """A reply with no body followed, in the same write, by a second reply nobody asked for: the
+    connection's framing is in doubt, so the next call opens another connection."""
+    empty = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+    async def scenario(transport: AsyncTransport) -> None:
+        first = await transport.post(server.url, b"<x/>", {}, time.monotonic() + 5)
+        assert (first.status, first.body) == (200, b"")
+        assert await post(transport, server.url) == BODY
+
+    with RawServer(keep_alive(empty + OK_KEEP), keep_alive(OK_KEEP)) as server:
+        run(CONFIG, scenario)
+    assert server.accepted == 2 and len(server.bodies) == 2
+
+
+def test_a_content_length_sent_twice_with_one_value_is_read() -> None:
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Length: %d\r\n\r\n" % (
+        len(BODY),
+        len(BODY),
+    )
+
+    async def scenario(transport: AsyncTransport) -> None:
+        assert await post(transport, server.url) == BODY
+        assert await post(transport, server.url) == BODY
+
+    with RawServer(keep_alive(reply + BODY)) as server:
+        run(CONFIG, scenario)
+    assert server.accepted == 1
+
+
+def test_a_reply_that_comes_before_the_request_is_written_is_read() -> None:
+    """As on the sync path: a 413 sent before the server read the body is the call's reply."""
+
+    async def scenario(transport: AsyncTransport) -> None:
+        for _ in range(2):
+            reply = await transport.post(server.url, BIG, {}, time.monotonic() + 8)
+            assert (reply.status, reply.body) == (413, b"")
+
+    server = EarlyAnswer()
+    try:
+        run(CONFIG, scenario)
+    finally:
+        server.close()
+    assert server.accepted == 2
+
+
+def test_an_early_reply_on_a_connection_left_open_is_not_reused() -> None:
+    """A 413 complete while the request is still being written, on a connection the server keeps
+    open without reading: returned, and the connection is not reused (the next request would wait
+    behind the unwritten rest of the first)."""
+
+    async def scenario(transport: AsyncTransport) -> None:
+        for _ in range(2):
+            reply = await transport.post(server.url, BIG, {}, time.monotonic() + 8)
+            assert reply.status == 413
+
+    server = EarlyAnswer(keep_open=True)
+    try:
+        run(TransportConfig(connect_timeout=2, read_timeout=1, deadline=10), scenario)
+    finally:
+        server.close()
+    assert server.accepted == 2
+
+
+def test_many_failed_or_cancelled_calls_leave_the_pool_its_full_capacity() -> None:
+    """Resets, garbage, refused replies, read timeouts, and calls cancelled at any point (waiting for
+    a slot, connecting, writing, reading), 60 at once on a pool of two: afterwards no slot or
+    connection is held, nobody waits, and both slots serve again."""
+    failing = Failing()
+    config = TransportConfig(read_timeout=0.2, deadline=10, max_connections=2)
+
+    async def one(transport: AsyncTransport, n: int) -> str:
+        call = transport.post(server.url, b"<x/>", {}, time.monotonic() + 5)
+        try:
+            if n % 3 == 0:
+                await asyncio.wait_for(call, timeout=0.002 * (n % 7))
+            else:
+                await call
+        except (SmscTransportError, SmscProtocolError, TimeoutError) as exc:
+            return type(exc).__name__
+        return "ok"
+
+    async def scenario(transport: AsyncTransport) -> None:
+        outcomes = await asyncio.gather(*(one(transport, n) for n in range(60)))
+        assert "TimeoutError" in outcomes and len(set(outcomes)) >= 4, outcomes
+        (pool,) = transport._socket_pools.values()
+        slots = transport._slots
+        assert slots is not None and slots.busy == 0 and not slots._waiters._waiters
+        assert pool._open == len(pool._idle) and not pool._waiters._waiters
+        failing.healed = True
+        bodies = await asyncio.gather(post(transport, server.url), post(transport, server.url))
+        assert bodies == [BODY, BODY]
+
+    with RawServer(failing) as server:
+        run(config, scenario)
 
 
 def test_stale_connection_is_dropped_before_reuse() -> None:

@@ -154,6 +154,21 @@ def test_bytes_after_the_reply_forbid_reuse() -> None:
     assert parse([data], close=False)[2:] == (b"ok", False)
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 304 Not Modified\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    ],
+)
+def test_bytes_after_an_empty_body_forbid_reuse(head: bytes) -> None:
+    """A reply with no body, followed in the same read by bytes nobody asked for (a second reply, a
+    body the server thought it was sending): the connection's framing is in doubt, never reused."""
+    junk = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    assert parse([head + junk], close=False)[2:] == (b"", False)
+
+
 def test_content_length_beside_chunked_forbids_reuse() -> None:
     data = b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n" + (
         chunked(BODY, 10)
