@@ -37,7 +37,6 @@ from .batcher import (
     DEFAULT_MAX_BATCH_CHARS,
     Invalid,
     Item,
-    Line,
 )
 from .journal import FLUSH_SECONDS, account_digest
 from .ledger import BulkProgress, BulkSummary, Ledger
@@ -49,6 +48,7 @@ from .session import (
     _open_session,
     _summary,
     journal_ahead,
+    next_group,
 )
 
 if TYPE_CHECKING:
@@ -195,15 +195,9 @@ class _AsyncRunner:
                 ready.extend(opened)
                 continue
             if opening is None and reading and len(ready) <= low:
-                group: list[tuple[list[Line], list[Invalid]]] = []
-                while reading and len(ready) + len(group) < ahead:
-                    chunk = next(chunks, None)
-                    if chunk is not None and chunk[0]:
-                        group.append(chunk)
-                    else:
-                        reading = False
-                        if chunk is not None:
-                            tail = chunk[1]
+                group, end = next_group(chunks, ahead - len(ready))
+                if end is not None:
+                    reading, tail = False, end
                 if group:
                     # Committed as 'sending', in one commit, before any of their requests can leave.
                     # The commit runs on the journal thread while the batches ready are started.

@@ -380,7 +380,7 @@ class Ledger:
             counters.items_failed += failed_items
         elif outcome.state == "failed":
             counters.items_failed += len(batch.lines)
-        elif outcome.error is not None and self.stopped_by is None:
+        elif self.stopped_by is None and stops_run(outcome):
             # held: the run cannot go on (auth, funds, block, no connection, an account-wide refusal);
             # sending: unknown outcome that reconciling could not settle. Stop taking new batches.
             self.stopped_by = outcome.error

@@ -101,6 +101,23 @@ def journal_ahead(concurrency: int) -> tuple[int, int]:
     return ahead, ahead // 2
 
 
+Chunk = tuple[list[Line], list[Invalid]]
+
+
+def next_group(chunks: Iterator[Chunk], count: int) -> tuple[list[Chunk], list[Invalid] | None]:
+    """Up to ``count`` chunks that hold lines, read from ``chunks`` (both drivers journal them as one
+    group); and, once the input has ended, the invalid items after its last batch (None before)."""
+    group: list[Chunk] = []
+    while len(group) < count:
+        chunk = next(chunks, None)
+        if chunk is None:
+            return group, []
+        if not chunk[0]:
+            return group, chunk[1]
+        group.append(chunk)
+    return group, None
+
+
 @dataclass(slots=True)
 class Session:
     """The wiring of one session of a bulk run: its batcher, its ledger and its delivery policy."""
@@ -319,15 +336,9 @@ class _Runner:
                     if stop.is_set():
                         break
                     if reading and len(self.ready) <= low:
-                        group: list[tuple[list[Line], list[Invalid]]] = []
-                        while reading and len(self.ready) + len(group) < ahead:
-                            chunk = next(chunks, None)
-                            if chunk is not None and chunk[0]:
-                                group.append(chunk)
-                            else:
-                                reading = False
-                                if chunk is not None:
-                                    tail = chunk[1]  # invalid items after the last batch
+                        group, end = next_group(chunks, ahead - len(self.ready))
+                        if end is not None:
+                            reading, tail = False, end
                         if group:
                             # Durable (one commit, with the outcomes so far) before any is sent.
                             self._offer(ledger.open_batches(group))
